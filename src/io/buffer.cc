@@ -8,6 +8,10 @@
 
 namespace listgate::io {
 
+namespace {
+constexpr size_t kBlockAlignment = 4096;
+}  // namespace
+
 BufferPool::BufferPool(uint32_t buffer_size, uint32_t buffers_per_block)
     : buffer_size_(buffer_size), per_block_(buffers_per_block) {}
 
@@ -21,7 +25,9 @@ bool BufferPool::grow() {
   uint32_t n = per_block_;
   if (buffers_.size() + n > kMaxBuffers) n = static_cast<uint32_t>(kMaxBuffers - buffers_.size());
   // Page-aligned blocks: the kernel copies into them, and SEND_ZC pins them.
-  char* block = static_cast<char*>(std::aligned_alloc(4096, size_t{n} * buffer_size_));
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  size_t bytes = (size_t{n} * buffer_size_ + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment;
+  char* block = static_cast<char*>(std::aligned_alloc(kBlockAlignment, bytes));
   if (block == nullptr) return false;
   blocks_.push_back(block);
   for (uint32_t i = 0; i < n; ++i) {

@@ -9,6 +9,18 @@
 // stops at the end of a message (transaction_ready). Input after that point
 // is kept, by reference, until complete() supplies the per-recipient replies
 // and resume() is called.
+//
+// Bounds: a command line is gathered in at most kMaxCommandLine bytes; a body
+// is kept until it passes max_message_size (measured in wire form, without
+// the final ".\r\n"), then dropped while the rest is scanned; input kept
+// while a transaction waits is not bounded here: the owner sees
+// pending_input() and stops reading while status is transaction_ready
+// (backpressure). Output grows with the replies to what was fed; the owner
+// sends it every loop turn.
+//
+// Line ends: only CRLF "." CRLF ends a body. Command lines may end with a
+// bare LF too (liberal; the CR before the LF is optional), a CR elsewhere is
+// part of the line.
 #pragma once
 
 #include <cstdint>
@@ -38,8 +50,8 @@ struct SessionConfig {
 
 // Counters shared by all sessions of a server, exported as metrics.
 struct Counters {
-  uint64_t commands = 0;
-  uint64_t transactions = 0;               // messages whose final dot was read
+  uint64_t commands = 0;                   // command lines answered (too-long ones too)
+  uint64_t transactions = 0;               // messages whose final dot was read (552 ones too)
   uint64_t recipients_accepted = 0;
   uint64_t rejected_unknown_domain = 0;
   uint64_t rejected_unknown_list = 0;
@@ -47,7 +59,7 @@ struct Counters {
   uint64_t rejected_bad_address = 0;
   uint64_t rejected_too_many = 0;          // 452 4.5.3
   uint64_t messages_too_big = 0;           // 552 5.3.4
-  uint64_t command_errors = 0;             // 500/501/503/555 replies
+  uint64_t command_errors = 0;             // 500/501/503/555 replies (not 500 5.5.2)
   uint64_t lines_too_long = 0;             // 500 5.5.2
   uint64_t body_bytes = 0;                 // body octets received (wire form)
   uint64_t body_bytes_copied = 0;          // body octets the session had to copy
@@ -78,6 +90,7 @@ class Session {
     transaction_ready,  // a message is complete: see transaction(), then complete()
     closing,            // send output(), then close the connection
   };
+  // Asked once per accepted MAIL; a null table makes that MAIL "451 4.3.0".
   using DirectorySource = std::function<std::shared_ptr<const table::Directory>()>;
 
   Session(const SessionConfig& config, DirectorySource directory, Counters& counters);
@@ -96,20 +109,32 @@ class Session {
   // Valid while status is transaction_ready.
   Transaction& transaction();
   // One reply line (without CRLF) per recipient of transaction(), in order;
-  // queues them and ends the transaction.
+  // queues them and ends the transaction. Missing replies become
+  // "451 4.3.0", extra ones are ignored; after the session closed, the
+  // transaction is just dropped.
   void complete(std::span<const std::string> replies);
 
-  // Queues "421 4.4.2" and closes.
+  // Queues "421 4.4.2" and closes. A transaction waiting for complete() is
+  // kept until complete() (the owner may still be using it).
   void idle_timeout();
-  // Server stopping: an idle session gets "421 4.3.2" and closes now; one
-  // inside a transaction finishes it first, then gets the 421.
+  // Server stopping: a session not in_transaction() gets "421 4.3.2" and
+  // closes now; one inside a transaction (at any stage: RCPTs, body or
+  // waiting for complete()) goes on until that transaction ends, queues its
+  // replies, then the 421, and closes. The owner bounds the wait
+  // (drain_timeout) with idle_timeout() or by dropping the connection.
   void shutdown();
 
-  // Between an accepted MAIL and the end of that transaction.
+  // Between an accepted MAIL ("250 2.1.0") and the end of that transaction:
+  // true while collecting RCPTs, reading the body and waiting for
+  // complete(); false again once complete(), RSET, LHLO, QUIT or a "552"
+  // (body over SIZE) ended it, and whenever the session is closing. A MAIL
+  // that was refused does not start a transaction.
   bool in_transaction() const;
   bool closing() const;
   // Replies waiting to be sent; the owner sends them and clears the string.
   std::string& output();
+  // Bytes of input kept unprocessed (fed while a transaction was pending).
+  uint64_t pending_input() const;
 
  private:
   struct Impl;

@@ -1,0 +1,183 @@
+// perfect_hash.h - a static perfect hash from byte strings to 32-bit values.
+//
+// The PTHash/PtrHash design: every key is hashed once to 64 bits; the hash
+// picks a bucket (skewed: 60% of the keys go to 30% of the buckets, so the
+// big buckets are placed first while the table is still empty); each bucket
+// has an 8-bit pilot, and a key's slot is a function of its hash and its
+// bucket's pilot. Building finds, bucket by bucket, largest first, a pilot
+// that sends all the bucket's keys to free slots; when none does it evicts
+// the cheapest buckets in the way, as PtrHash does, and a bounded amount of
+// failed work restarts with a new seed.
+//
+// A lookup is one hash, one byte read (the pilots fit in L2 even for a
+// million keys), one 8-byte slot read, and for a fingerprint hit one read
+// of the key arena to compare the whole key. A slot holds a 16-bit
+// fingerprint and the offset of its entry in ONE contiguous arena; an entry
+// is an 8-byte header (value, flags, key length) and the key bytes. Misses
+// almost never touch the arena. Nothing on the lookup path allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "listgate/base/result.h"
+#include "listgate/table/hash.h"
+
+namespace listgate::table {
+
+class PerfectHash {
+ public:
+  // What a key maps to: the caller's value and 16 bits of caller's flags,
+  // stored next to the key so a lookup needs no further memory access.
+  struct Hit {
+    uint32_t value = 0;
+    uint16_t flags = 0;
+  };
+
+  struct BuildStats {
+    uint32_t attempts = 0;   // seeds tried (1 unless a build had to restart)
+    uint64_t evictions = 0;  // buckets evicted during the successful attempt
+    size_t buckets = 0;
+    size_t slots = 0;
+  };
+
+  PerfectHash();  // an empty index: every lookup misses
+
+  std::optional<Hit> find(std::string_view key) const noexcept;
+
+  // ORs `flags` into a key's flags; false if the key is absent. For the
+  // owner's finishing touches before the index is shared read-only.
+  bool add_flags(std::string_view key, uint16_t flags) noexcept;
+
+  // The stored key that `key`'s slot holds when its fingerprint matches
+  // `key`'s, whether or not the keys are equal; nullopt otherwise. For
+  // tests and diagnostics: find() is this plus the full comparison.
+  std::optional<std::string_view> fingerprint_match(std::string_view key) const noexcept;
+
+  size_t size() const noexcept { return key_count_; }
+  size_t memory_bytes() const noexcept;
+  const BuildStats& build_stats() const noexcept { return stats_; }
+
+  // Calls visit(std::string_view key, Hit hit) for every key, in the order
+  // the keys were added.
+  template <class Visitor>
+  void for_each(Visitor&& visit) const;
+
+ private:
+  friend class PerfectHashBuilder;
+  friend class PerfectHashPlacement;
+
+  struct EntryHeader {
+    uint32_t value;
+    uint16_t flags;
+    uint16_t key_length;
+  };
+
+  static constexpr int kFingerprintShift = 48;
+  static constexpr uint64_t kOffsetMask = (uint64_t{1} << kFingerprintShift) - 1;
+  // All ones: its fingerprint 0xffff is never produced by fingerprint().
+  static constexpr uint64_t kEmptySlot = ~uint64_t{0};
+  static constexpr uint16_t kMaxFingerprint = 0xfffe;
+  static constexpr uint64_t kDenseThreshold = 0x9999999aull;  // 0.6 * 2^32
+  static constexpr uint64_t kPilotMultiplier = 0x517cc1b727220a95ull;
+  static constexpr uint64_t kSlotMultiplier = 0x9e3779b97f4a7c15ull;
+
+  static uint64_t fast_range(uint64_t x, uint64_t n) noexcept {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(x) * n) >> 64);
+  }
+  static uint16_t fingerprint(uint64_t hash) noexcept {
+    const auto bits = static_cast<uint16_t>(hash >> 32);
+    return bits > kMaxFingerprint ? kMaxFingerprint : bits;
+  }
+  // Skewed bucket choice: the top half of the hash decides between the
+  // dense and the sparse part, the bottom half picks within it.
+  uint64_t bucket_of(uint64_t hash) const noexcept {
+    const bool dense = (hash >> 32) < kDenseThreshold;
+    const uint64_t base = dense ? 0 : dense_buckets_;
+    const uint64_t count = dense ? dense_buckets_ : bucket_count_ - dense_buckets_;
+    return base + ((hash & 0xffffffffull) * count >> 32);
+  }
+  static uint64_t slot_of(uint64_t hash, uint8_t pilot, uint64_t slot_count) noexcept {
+    return fast_range((hash ^ (pilot * kPilotMultiplier)) * kSlotMultiplier, slot_count);
+  }
+  const char* entry_at(uint64_t slot_word) const noexcept {
+    return arena_.data() + (slot_word & kOffsetMask);
+  }
+  static EntryHeader header_of(const char* entry) noexcept {
+    EntryHeader header;
+    std::memcpy(&header, entry, sizeof header);
+    return header;
+  }
+  char* find_entry(std::string_view key) noexcept;
+
+  uint64_t seed_ = 0;
+  uint64_t bucket_count_ = 0;
+  uint64_t dense_buckets_ = 0;
+  uint64_t slot_count_ = 0;
+  size_t key_count_ = 0;
+  std::vector<uint8_t> pilots_;
+  std::vector<uint64_t> slots_;
+  std::vector<char> arena_;
+  BuildStats stats_;
+};
+
+// Collects keys (copied into the arena as they come) and builds the index.
+class PerfectHashBuilder {
+ public:
+  static constexpr uint64_t kDefaultSeed = 0x6c697374676174ull;  // "listgat"
+  static constexpr size_t kMaxKeyLength = 0xffff;
+  static constexpr size_t kMaxKeys = 0xffffffffull - 1;
+
+  // When build() fails because two keys are equal: their indices, in the
+  // order they were added.
+  struct DuplicateKeys {
+    size_t first = 0;
+    size_t second = 0;
+  };
+
+  void reserve(size_t keys, size_t key_bytes);
+  // `key` must be at most kMaxKeyLength bytes (longer keys are cut there).
+  void add(std::string_view key, uint32_t value, uint16_t flags = 0);
+  size_t size() const noexcept { return offsets_.size(); }
+  std::string_view key(size_t index) const noexcept;
+
+  // Builds the index. Fails for equal keys (then `duplicate`, if given, says
+  // which) and, in theory, when no seed of a bounded number works.
+  Result<PerfectHash> build(uint64_t seed = kDefaultSeed,
+                            DuplicateKeys* duplicate = nullptr) &&;
+
+ private:
+  std::vector<char> arena_;
+  std::vector<uint64_t> offsets_;
+};
+
+inline std::optional<PerfectHash::Hit> PerfectHash::find(std::string_view key) const noexcept {
+  const uint64_t hash = hash_bytes(key.data(), key.size(), seed_);
+  const uint8_t pilot = pilots_[bucket_of(hash)];
+  const uint64_t slot_word = slots_[slot_of(hash, pilot, slot_count_)];
+  if ((slot_word >> kFingerprintShift) != fingerprint(hash)) return std::nullopt;
+  const char* entry = entry_at(slot_word);
+  const EntryHeader header = header_of(entry);
+  if (header.key_length != key.size() ||
+      std::memcmp(entry + sizeof(EntryHeader), key.data(), key.size()) != 0) {
+    return std::nullopt;
+  }
+  return Hit{header.value, header.flags};
+}
+
+template <class Visitor>
+void PerfectHash::for_each(Visitor&& visit) const {
+  size_t offset = 0;
+  while (offset < arena_.size()) {
+    const EntryHeader header = header_of(arena_.data() + offset);
+    const char* key = arena_.data() + offset + sizeof(EntryHeader);
+    visit(std::string_view(key, header.key_length), Hit{header.value, header.flags});
+    offset += sizeof(EntryHeader) + header.key_length;
+  }
+}
+
+}  // namespace listgate::table

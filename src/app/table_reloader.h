@@ -1,0 +1,51 @@
+// table_reloader.h - builds a new list table off the reactor thread.
+//
+// SIGHUP asks for a rebuild; a worker thread parses and compiles the table
+// file and wakes the reactor through an eventfd, and the reactor swaps the
+// result in. Sessions hold the table they started a transaction with, so a
+// swap never changes the answer inside a transaction.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "listgate/base/result.h"
+#include "listgate/io/reactor.h"
+#include "listgate/table/list_table.h"
+#include "listgate/table/loader.h"
+
+namespace listgate::app {
+
+class TableReloader {
+ public:
+  using Table = std::shared_ptr<const table::ListTable>;
+  // Called on the reactor thread with the outcome of each build.
+  using Finished = std::function<void(Result<Table> table, std::chrono::microseconds took)>;
+
+  TableReloader(io::Reactor& reactor, std::string path, table::TableOptions options, Finished finished);
+  ~TableReloader();
+  Result<void> start();
+  // Starts a rebuild; one asked for while another runs follows it.
+  void request();
+  bool busy() const { return worker_.joinable(); }
+
+ private:
+  void on_wakeup();
+  void launch();
+
+  io::Reactor& reactor_;
+  std::string path_;
+  table::TableOptions options_;
+  Finished finished_;
+  int event_fd_ = -1;
+  std::thread worker_;
+  // Written by the worker before it signals the eventfd, read after.
+  std::unique_ptr<Result<Table>> outcome_;
+  std::chrono::microseconds took_{0};
+  bool again_ = false;
+};
+
+}  // namespace listgate::app
