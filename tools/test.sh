@@ -71,7 +71,8 @@ build_and_test build-sanitize sanitize --buildtype=debugoptimized \
 note "fuzz: build (clang, libFuzzer)"
 if [[ ! -f build-fuzz/build.ninja ]]; then
   CXX=clang++ CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
-    -Dbenchmarks=false -Duse_mimalloc=false >"$results/fuzz-setup.log" 2>&1 || cat "$results/fuzz-setup.log"
+    -Dbenchmarks=false -Duse_mimalloc=false -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dcpp_args=-fsanitize=fuzzer-no-link >"$results/fuzz-setup.log" 2>&1 || cat "$results/fuzz-setup.log"
 fi
 if ninja -C build-fuzz >"$results/fuzz-build.log" 2>&1; then
   for target in build-fuzz/tests/fuzz/fuzz_*; do

@@ -5,6 +5,11 @@
 
 namespace listgate::app {
 
+namespace {
+// Input a pipelining client may queue behind a message under delivery.
+constexpr uint64_t kMaxPendingInput = 1 << 20;
+}  // namespace
+
 LmtpConnection::LmtpConnection(Server& server, io::Connection* conn)
     : server_(server),
       conn_(conn),
@@ -15,12 +20,17 @@ void LmtpConnection::start() {
   flush_output();
 }
 
-void LmtpConnection::on_data(io::Connection&, io::Slice data) {
+void LmtpConnection::on_data(io::Connection& c, io::Slice data) {
   server_.touch(*this);
-  advance(session_.feed(std::move(data)));
+  lmtp::Session::Status status = session_.feed(std::move(data));
+  // While a message is with the deliverer the session only queues input;
+  // past a bound, stop reading until delivery answers.
+  if (delivering_ && session_.pending_input() > kMaxPendingInput) c.pause_reading();
+  advance(status);
 }
 
 void LmtpConnection::advance(lmtp::Session::Status status) {
+  if (delivering_) return;  // the deliverer has the transaction; delivered() resumes
   while (status == lmtp::Session::Status::transaction_ready) {
     delivering_ = true;
     inside_deliver_ = true;
@@ -28,7 +38,10 @@ void LmtpConnection::advance(lmtp::Session::Status status) {
     server_.deliverer().deliver(session_.transaction(),
                                 [this](std::vector<std::string> replies) { delivered(std::move(replies)); });
     inside_deliver_ = false;
-    if (!delivered_inline_) return;  // delivered() picks up from here later
+    if (!delivered_inline_) {  // delivered() picks up from here later
+      flush_output();
+      return;
+    }
     status = session_.resume();
   }
   flush_output();
@@ -46,6 +59,8 @@ void LmtpConnection::delivered(std::vector<std::string> replies) {
     delivered_inline_ = true;
     return;
   }
+  server_.touch(*this);
+  if (conn_->reading_paused()) conn_->resume_reading();
   advance(session_.resume());
 }
 

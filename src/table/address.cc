@@ -6,6 +6,7 @@
 // and are written for clarity instead.
 #include "listgate/table/address.h"
 
+#include <array>
 #include <cstring>
 
 namespace listgate::table {
@@ -14,10 +15,13 @@ namespace {
 
 constexpr uint64_t kEveryByte = 0x0101010101010101ull;
 constexpr uint64_t kHighBits = 0x8080808080808080ull;
+constexpr uint64_t kLow7Bits = 0x7f7f7f7f7f7f7f7full;
 constexpr size_t kWord = sizeof(uint64_t);
+constexpr size_t kNotFound = ~size_t{0};
 constexpr unsigned char kFirstPrintable = 0x21;  // '!': below it, controls and space
 constexpr unsigned char kDelete = 0x7f;
 constexpr unsigned char kCaseBit = 0x20;
+constexpr size_t kLongestSuffix = 11;            // "unsubscribe"
 constexpr size_t kMaxLocalPartLength = 64 * 4;  // generous: RFC 5321 says 64
 constexpr size_t kMaxDomainLength = 255;
 constexpr size_t kMaxLabelLength = 63;
@@ -30,56 +34,79 @@ uint64_t load_word(const char* p) noexcept {
 
 void store_word(char* p, uint64_t word) noexcept { std::memcpy(p, &word, sizeof word); }
 
+// The first `count` (< 8) bytes at p as a word, the rest zero.
+uint64_t load_partial_word(const char* p, size_t count) noexcept {
+  uint64_t word = 0;
+  for (size_t k = 0; k < count; ++k) word |= uint64_t{static_cast<uint8_t>(p[k])} << (8 * k);
+  return word;
+}
+
+// 0x80 in exactly the bytes of `word` that are zero (no borrow between
+// bytes: the sum of two 7-bit values never carries out of its byte).
+uint64_t zero_bytes(uint64_t word) noexcept {
+  return ~(((word & kLow7Bits) + kLow7Bits) | word) & kHighBits;
+}
+
 // 0x80 in each byte that is an ASCII upper-case letter. The additions work
 // on 7-bit values, so no byte carries into its neighbour.
 uint64_t upper_case_bytes(uint64_t word) noexcept {
-  const uint64_t low7 = word & ~kHighBits;
+  const uint64_t low7 = word & kLow7Bits;
   const uint64_t above_z = low7 + kEveryByte * (0x7f - 'Z');
   const uint64_t from_a = low7 + kEveryByte * (0x80 - 'A');
   return (from_a ^ above_z) & ~word & kHighBits;
 }
 
-// Non-zero when some byte is an ASCII control character, a space or DEL.
+// 0x80 in each byte that is an ASCII control character, a space or DEL.
 uint64_t forbidden_bytes(uint64_t word) noexcept {
-  const uint64_t low7 = word & ~kHighBits;
+  const uint64_t low7 = word & kLow7Bits;
   const uint64_t below_printable =
       ~(low7 + kEveryByte * (0x80 - kFirstPrintable)) & ~word & kHighBits;
-  const uint64_t delete_xor = word ^ (kEveryByte * kDelete);
-  const uint64_t deletes = (delete_xor - kEveryByte) & ~delete_xor & kHighBits;
-  return below_printable | deletes;
+  return below_printable | zero_bytes(word ^ (kEveryByte * kDelete));
 }
 
 uint64_t lowercase_word(uint64_t word) noexcept { return word | (upper_case_bytes(word) >> 2); }
 
-bool is_ascii_alnum(unsigned char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+size_t first_byte_index(uint64_t mask) noexcept {
+  return static_cast<size_t>(__builtin_ctzll(mask)) / 8;
 }
 
-bool is_utf8_byte(unsigned char c) noexcept { return c >= 0x80; }
+// Character classes for the load-time validators, one table lookup each.
+enum CharClass : uint8_t {
+  kAtext = 1 << 0,      // RFC 5322 atext (UTF-8 bytes allowed)
+  kLabel = 1 << 1,      // a host name label character
+  kDtext = 1 << 2,      // inside an address literal
+  kQtext = 1 << 3,      // inside a quoted local part (besides escapes)
+};
 
-bool is_atext_special(unsigned char c) noexcept {
-  return c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
-}
+constexpr std::array<uint8_t, 256> kCharClasses = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    const bool utf8 = c >= 0x80;
+    if (alnum || utf8) table[c] |= kAtext | kLabel;
+    if (c >= kFirstPrintable && c != kDelete && c != '[' && c != ']' && c != '\\') table[c] |= kDtext;
+    if ((c >= ' ' || c == '\t') && c != kDelete && c != '"' && c != '\\') table[c] |= kQtext;
+  }
+  for (const char c : std::string_view("!#$%&'*+-/=?^_`{|}~")) table[static_cast<uint8_t>(c)] |= kAtext;
+  table['-'] |= kLabel;
+  table['_'] |= kLabel;
+  return table;
+}();
 
-bool is_atext(unsigned char c) noexcept {
-  return is_ascii_alnum(c) || is_utf8_byte(c) || is_atext_special(c);
-}
-
-bool is_label_char(unsigned char c) noexcept {
-  return is_ascii_alnum(c) || is_utf8_byte(c) || c == '-' || c == '_';
+bool has_class(char c, CharClass cls) noexcept {
+  return (kCharClasses[static_cast<uint8_t>(c)] & cls) != 0;
 }
 
 // RFC 5321 quoted-string: printable characters, with backslash escapes.
 bool is_valid_quoted_local_part(std::string_view local) noexcept {
   if (local.size() < 2 || local.front() != '"' || local.back() != '"') return false;
   for (size_t i = 1; i + 1 < local.size(); ++i) {
-    const auto c = static_cast<unsigned char>(local[i]);
-    if (c == '\\') {
+    if (local[i] == '\\') {
       ++i;
       if (i + 1 >= local.size()) return false;  // the escape would eat the closing quote
       continue;
     }
-    if (c == '"' || (c < ' ' && c != '\t') || c == kDelete) return false;
+    if (!has_class(local[i], kQtext)) return false;
   }
   return true;
 }
@@ -88,8 +115,7 @@ bool is_valid_quoted_local_part(std::string_view local) noexcept {
 bool is_valid_address_literal(std::string_view domain) noexcept {
   if (domain.size() < 3 || domain.front() != '[' || domain.back() != ']') return false;
   for (size_t i = 1; i + 1 < domain.size(); ++i) {
-    const auto c = static_cast<unsigned char>(domain[i]);
-    if (c < kFirstPrintable || c == kDelete || c == '[' || c == ']' || c == '\\') return false;
+    if (!has_class(domain[i], kDtext)) return false;
   }
   return true;
 }
@@ -109,45 +135,53 @@ bool parse_recipient(std::string_view address, char verp_delimiter, RecipientBuf
                      ParsedRecipient& out) noexcept {
   const size_t length = address.size();
   if (length == 0 || length > kMaxAddressLength) return false;
+  const char* const source = address.data();
   char* const bytes = buffer.bytes;
-  std::memcpy(bytes, address.data(), length);
-  std::memset(bytes + length, 0, RecipientBuffer::kScanPadding);
+  const uint64_t at_signs = kEveryByte * '@';
+  const uint64_t delimiters = kEveryByte * static_cast<uint8_t>(verp_delimiter);
 
+  // One pass, a word at a time: copy and lower-case, and note control
+  // characters, the '@' signs and the first delimiter.
   uint64_t forbidden = 0;
-  size_t i = 0;
-  for (; i + kWord <= length; i += kWord) {
-    const uint64_t word = load_word(bytes + i);
-    forbidden |= forbidden_bytes(word);
-    store_word(bytes + i, lowercase_word(word));
-  }
-  if (i < length) {
-    // The last, partial word: the zero padding beyond the address must not
-    // count as control characters.
-    const uint64_t word = load_word(bytes + i);
-    const uint64_t inside = (uint64_t{1} << (8 * (length - i))) - 1;
+  size_t at = kNotFound;
+  bool several_at_signs = false;
+  size_t first_delimiter = kNotFound;
+  auto scan = [&](uint64_t word, size_t offset, uint64_t inside) {
     forbidden |= forbidden_bytes(word) & inside;
-    store_word(bytes + i, lowercase_word(word));
+    const uint64_t ats = zero_bytes(word ^ at_signs) & inside;
+    if (ats != 0) {
+      several_at_signs |= at != kNotFound || (ats & (ats - 1)) != 0;
+      if (at == kNotFound) at = offset + first_byte_index(ats);
+    }
+    if (first_delimiter == kNotFound) {
+      const uint64_t found = zero_bytes(word ^ delimiters) & inside;
+      if (found != 0) first_delimiter = offset + first_byte_index(found);
+    }
+    store_word(bytes + offset, lowercase_word(word));
+  };
+  size_t i = 0;
+  for (; i + kWord <= length; i += kWord) scan(load_word(source + i), i, ~uint64_t{0});
+  if (i < length) {
+    // The last, partial word is stored whole: RecipientBuffer has room.
+    scan(load_partial_word(source + i, length - i), i, (uint64_t{1} << (8 * (length - i))) - 1);
   }
-  if (forbidden != 0) return false;
+  if (forbidden != 0 || at == kNotFound || several_at_signs) return false;
+  if (at == 0 || at + 1 == length) return false;
+  out.domain = std::string_view(bytes + at + 1, length - at - 1);
 
-  const auto* at = static_cast<const char*>(std::memchr(bytes, '@', length));
-  if (at == nullptr) return false;
-  const size_t at_index = static_cast<size_t>(at - bytes);
-  const size_t domain_length = length - at_index - 1;
-  if (at_index == 0 || domain_length == 0) return false;
-  if (std::memchr(at + 1, '@', domain_length) != nullptr) return false;
-  out.domain = std::string_view(at + 1, domain_length);
-
-  const auto* cut = static_cast<const char*>(std::memchr(bytes, verp_delimiter, at_index));
-  const size_t local_length = cut != nullptr ? static_cast<size_t>(cut - bytes) : at_index;
+  const size_t local_length = first_delimiter < at ? first_delimiter : at;
   out.local_length = static_cast<uint16_t>(local_length);
-  out.suffix.reset();
   out.head_length = 0;
-  const auto* dash = static_cast<const char*>(memrchr(bytes, '-', local_length));
-  if (dash != nullptr && dash != bytes) {
-    const size_t head_length = static_cast<size_t>(dash - bytes);
-    out.suffix = classify_suffix(std::string_view(dash + 1, local_length - head_length - 1));
-    if (out.suffix) out.head_length = static_cast<uint16_t>(head_length);
+  out.suffix.reset();
+  // The last '-' matters only if a suffix word can follow it, so look back
+  // no further than the longest suffix.
+  const size_t lowest = local_length > kLongestSuffix + 1 ? local_length - kLongestSuffix - 1 : 0;
+  for (size_t dash = local_length; dash-- > lowest;) {
+    if (bytes[dash] != '-') continue;
+    if (dash == 0) break;  // empty head: no role
+    out.suffix = classify_suffix(std::string_view(bytes + dash + 1, local_length - dash - 1));
+    if (out.suffix) out.head_length = static_cast<uint16_t>(dash);
+    break;
   }
   return true;
 }
@@ -162,22 +196,22 @@ std::string_view verp_tag(std::string_view address, char verp_delimiter) noexcep
 }
 
 bool is_valid_verp_delimiter(char delimiter) noexcept {
-  const auto c = static_cast<unsigned char>(delimiter);
-  return is_atext_special(c) || c == '.';
+  const bool letter_or_digit = has_class(delimiter, kLabel) && delimiter != '-' && delimiter != '_';
+  const bool ascii = static_cast<unsigned char>(delimiter) < 0x80;
+  return ascii && (delimiter == '.' || (has_class(delimiter, kAtext) && !letter_or_digit));
 }
 
 bool is_valid_local_part(std::string_view local) noexcept {
   if (local.empty() || local.size() > kMaxLocalPartLength) return false;
   if (local.front() == '.' || local.back() == '.') return false;
   char previous = 0;
-  for (const char ch : local) {
-    const auto c = static_cast<unsigned char>(ch);
+  for (const char c : local) {
     if (c == '.') {
       if (previous == '.') return false;
-    } else if (!is_atext(c)) {
+    } else if (!has_class(c, kAtext)) {
       return false;
     }
-    previous = ch;
+    previous = c;
   }
   return true;
 }
@@ -185,12 +219,11 @@ bool is_valid_local_part(std::string_view local) noexcept {
 bool is_valid_domain(std::string_view domain) noexcept {
   if (domain.empty() || domain.size() > kMaxDomainLength) return false;
   size_t label_length = 0;
-  for (const char ch : domain) {
-    const auto c = static_cast<unsigned char>(ch);
+  for (const char c : domain) {
     if (c == '.') {
       if (label_length == 0) return false;
       label_length = 0;
-    } else if (is_label_char(c)) {
+    } else if (has_class(c, kLabel)) {
       if (++label_length > kMaxLabelLength) return false;
     } else {
       return false;

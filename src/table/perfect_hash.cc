@@ -30,7 +30,8 @@ constexpr int kPilotCount = 256;            // 8-bit pilots
 constexpr uint32_t kMaxAttempts = 64;
 constexpr uint64_t kEvictionsPerKey = 16;
 constexpr uint64_t kEvictionAllowance = 4096;
-constexpr size_t kRecentlyPlaced = 16;      // buckets that may not be evicted
+constexpr uint64_t kRecentlyPlaced = 16;    // evictions during which a bucket stays put
+constexpr uint64_t kNeverEvicted = ~uint64_t{0};
 constexpr size_t kMaxBucketSize = 255;      // larger means a degenerate seed
 constexpr uint32_t kNoBucket = 0xffffffffu;
 constexpr uint64_t kSeedStep = 0x9e3779b97f4a7c15ull;
@@ -226,25 +227,27 @@ class PerfectHashPlacement {
   }
 
   bool recently_placed(uint32_t bucket) const noexcept {
-    return std::find(recent_.begin(), recent_.end(), bucket) != recent_.end();
+    return placed_at_eviction_[bucket] != kNeverEvicted &&
+           evictions_ - placed_at_eviction_[bucket] < kRecentlyPlaced;
   }
 
-  // The buckets in the way of `slots`, each once; false if one of them may
-  // not be evicted. `cost` is the sum of their squared sizes.
-  bool collect_victims(const uint64_t* slots, uint32_t size, std::vector<uint32_t>& victims,
-                       uint64_t& cost) const {
-    victims.clear();
-    cost = 0;
+  // The sum of the squared sizes of the buckets in the way of `slots`
+  // (each counted once), or nullopt if one of them may not be evicted or
+  // the sum reaches `limit`. Fills victims_.
+  std::optional<uint64_t> eviction_cost(const uint64_t* slots, uint32_t size, uint64_t limit) {
+    victims_.clear();
+    uint64_t cost = 0;
     for (uint32_t i = 0; i < size; ++i) {
       if (!is_taken(slots[i])) continue;
       const uint32_t victim = owner_[slots[i]];
-      if (recently_placed(victim)) return false;
-      if (std::find(victims.begin(), victims.end(), victim) != victims.end()) continue;
-      victims.push_back(victim);
+      if (recently_placed(victim)) return std::nullopt;
+      if (std::find(victims_.begin(), victims_.end(), victim) != victims_.end()) continue;
+      victims_.push_back(victim);
       const uint64_t victim_size = bucket_size(victim);
       cost += victim_size * victim_size;
+      if (cost >= limit) return std::nullopt;
     }
-    return true;
+    return cost;
   }
 
   // Places `bucket` with the pilot that evicts least. False if no pilot can.
@@ -257,21 +260,18 @@ class PerfectHashPlacement {
     const auto start = static_cast<int>((evictions_ * kSeedStep) >> 56);
     for (int step = 0; step < kPilotCount; ++step) {
       const auto pilot = static_cast<uint8_t>((start + step) % kPilotCount);
-      uint64_t cost = 0;
       if (!slots_for(bucket, pilot, slots)) continue;
-      if (!collect_victims(slots, size, victims_, cost)) continue;
-      if (cost < best_cost) {
-        best_cost = cost;
+      if (const auto cost = eviction_cost(slots, size, best_cost)) {
+        best_cost = *cost;
         best = pilot;
       }
     }
     if (!best) return false;
     slots_for(bucket, *best, slots);
-    uint64_t cost = 0;
-    collect_victims(slots, size, victims_, cost);
+    (void)eviction_cost(slots, size, ~uint64_t{0});
     for (const uint32_t victim : victims_) evict(victim);
     assign(bucket, *best, slots);
-    recent_[recent_next_++ % kRecentlyPlaced] = static_cast<uint32_t>(bucket);
+    placed_at_eviction_[bucket] = evictions_;
     return true;
   }
 
@@ -290,7 +290,7 @@ class PerfectHashPlacement {
     pilots_.assign(bucket_count, 0);
     taken_.assign((shape_.slot_count_ + kBitsPerWord - 1) / kBitsPerWord, 0);
     owner_.assign(shape_.slot_count_, kNoBucket);
-    recent_.fill(kNoBucket);
+    placed_at_eviction_.assign(bucket_count, kNeverEvicted);
     const uint64_t eviction_budget = kEvictionsPerKey * offsets_.size() + kEvictionAllowance;
     std::array<uint64_t, kMaxBucketSize> slots{};
 
@@ -332,8 +332,7 @@ class PerfectHashPlacement {
   std::vector<uint32_t> owner_;
   std::vector<uint64_t> pending_;  // max-heap of (size << 32 | bucket)
   std::vector<uint32_t> victims_;
-  std::array<uint32_t, kRecentlyPlaced> recent_{};
-  size_t recent_next_ = 0;
+  std::vector<uint64_t> placed_at_eviction_;  // evictions_ when placed by eviction
   uint64_t evictions_ = 0;
 };
 

@@ -5,7 +5,7 @@
 // operator can reuse their section; Mailman's other [mta] keys and every
 // other Mailman section are read and reported as ignored. listgate's own
 // keys live in `[listgate]`. Flags of `listgate serve` override the file.
-// doc/config.md is the reference of every key and flag; keep it in step.
+// README.md ("Configuration") is the reference of every key and flag; keep it in step.
 //
 // Everything returns Result: errors read `FILE:LINE: [section] key: what`.
 #pragma once

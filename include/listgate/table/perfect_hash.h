@@ -114,6 +114,22 @@ class PerfectHash {
   }
   char* find_entry(std::string_view key) noexcept;
 
+  // memcmp(a, b, n) == 0 without a library call: keys are short, and a
+  // call costs more than comparing them a word at a time.
+  static bool bytes_equal(const char* a, const char* b, size_t n) noexcept {
+    using hash_detail::read32;
+    using hash_detail::read64;
+    if (n >= 8) {
+      for (size_t i = 0; i + 8 < n; i += 8) {
+        if (read64(a + i) != read64(b + i)) return false;
+      }
+      return read64(a + n - 8) == read64(b + n - 8);
+    }
+    if (n >= 4) return read32(a) == read32(b) && read32(a + n - 4) == read32(b + n - 4);
+    if (n == 0) return true;
+    return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+  }
+
   uint64_t seed_ = 0;
   uint64_t bucket_count_ = 0;
   uint64_t dense_buckets_ = 0;
@@ -163,7 +179,7 @@ inline std::optional<PerfectHash::Hit> PerfectHash::find(std::string_view key) c
   const char* entry = entry_at(slot_word);
   const EntryHeader header = header_of(entry);
   if (header.key_length != key.size() ||
-      std::memcmp(entry + sizeof(EntryHeader), key.data(), key.size()) != 0) {
+      !bytes_equal(entry + sizeof(EntryHeader), key.data(), key.size())) {
     return std::nullopt;
   }
   return Hit{header.value, header.flags};
