@@ -22,7 +22,7 @@ passed=0
 failed=0
 failures=()
 
-note() { printf '\n==== %s\n' "$*"; }
+note() { printf "\n==== [%s] %s\n" "$(date +%T)" "$*"; }
 fail() { failed=$((failed + 1)); failures+=("$1"); }
 
 # Adds the counts of every gtest XML report in $1.

@@ -302,5 +302,30 @@ TEST(GatewayStartup, AutoChoosesABackendAndSaysWhich) {
   EXPECT_TRUE(g.process().wait_log("event=io_backend", 1s));
 }
 
+TEST(GatewayStartup, AutoFallsBackToEpollWhereIoUringIsRefused) {
+  GatewayOptions o;
+  o.io = "auto";
+  o.refuse_io_uring = true;
+  Gateway g(o);
+  ASSERT_TRUE(g.started()) << g.process().log();
+  auto why = g.process().wait_log("event=io_uring_unavailable", 1s);
+  ASSERT_TRUE(why) << g.process().log();
+  EXPECT_NE(why->find("Operation not permitted"), std::string::npos) << *why;
+  EXPECT_TRUE(g.process().wait_log("backend=epoll", 1s));
+  auto c = Client::tcp(g.lmtp_port());
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(greet(*c));
+}
+
+TEST(GatewayStartup, ExplicitUringWhereRefusedIsAStartError) {
+  GatewayOptions o;
+  o.io = "uring";
+  o.refuse_io_uring = true;
+  Gateway g(o);
+  EXPECT_FALSE(g.started());
+  EXPECT_EQ(g.process().wait_exit(5s), 1);
+  EXPECT_NE(g.process().log().find("io_uring is not usable"), std::string::npos) << g.process().log();
+}
+
 }  // namespace
 }  // namespace listgate::testing

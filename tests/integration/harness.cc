@@ -182,6 +182,10 @@ Gateway::Gateway(GatewayOptions options) {
   dir_.write("listgate.cfg", cfg);
   std::vector<std::string> argv = {listgate_binary(), "serve", "-c", dir_.file("listgate.cfg"), "--io", options.io};
   if (options.discard) argv.push_back("--discard");
+  if (options.refuse_io_uring) {
+    const char* wrapper = std::getenv("NO_URING_BIN");
+    argv.insert(argv.begin(), wrapper ? wrapper : "no_uring");
+  }
   if (options.unix_socket) {
     unix_path_ = dir_.file("lmtp.sock");
     argv.push_back("--lmtp");

@@ -47,6 +47,7 @@ struct GatewayOptions {
   bool unix_socket = false;
   bool discard = true;
   bool metrics = true;
+  bool refuse_io_uring = false;  // run under a seccomp filter that refuses io_uring_setup
 };
 
 // A child process whose stderr is collected line by line.
