@@ -12,10 +12,14 @@
 #pragma once
 
 // BBHash's header trips GCC's flow warnings; they are not ours to fix.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <BooPHF.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cstring>
 #include <functional>
@@ -26,12 +30,26 @@
 #include <unordered_map>
 #include <vector>
 
+#include "listgate/table/address.h"
 #include "listgate/table/hash.h"
 #include "listgate/table/perfect_hash.h"
 
 namespace listgate::bench {
 
+using table::FoldedKey;
 using table::PerfectHash;
+
+// The baselines look up real strings: the key a FoldedKey describes is
+// built (copied, lower-cased, tagged) into `out` first, as any
+// string-keyed map needs.
+inline std::string_view build_key(const FoldedKey& key, char* out) noexcept {
+  std::memcpy(out, key.bytes, key.length);
+  table::lowercase_ascii(out, key.length);
+  if (key.has_tag) std::memcpy(out + key.length, &key.tag, FoldedKey::kTagBytes);
+  return {out, key.size()};
+}
+
+inline constexpr size_t kKeyBufferSize = table::kMaxAddressLength + FoldedKey::kTagBytes;
 
 class UnorderedIndex {
  public:
@@ -39,9 +57,13 @@ class UnorderedIndex {
     map_.reserve(source.size());
     source.for_each([&](std::string_view key, PerfectHash::Hit hit) { map_.emplace(key, hit); });
   }
-  std::optional<PerfectHash::Hit> find(std::string_view key) const noexcept {
+  PerfectHash::Hit find(const FoldedKey& key) const noexcept {
+    char buffer[kKeyBufferSize];
+    return find(build_key(key, buffer));
+  }
+  PerfectHash::Hit find(std::string_view key) const noexcept {
     const auto found = map_.find(key);
-    if (found == map_.end()) return std::nullopt;
+    if (found == map_.end()) return {};
     return found->second;
   }
 
@@ -73,14 +95,18 @@ class BBHashIndex {
     offsets_.resize(hashes.size());
     for (const auto& [hash, offset] : entries) offsets_[mphf_->lookup(hash)] = offset;
   }
-  std::optional<PerfectHash::Hit> find(std::string_view key) const noexcept {
+  PerfectHash::Hit find(const FoldedKey& key) const noexcept {
+    char buffer[kKeyBufferSize];
+    return find(build_key(key, buffer));
+  }
+  PerfectHash::Hit find(std::string_view key) const noexcept {
     const uint64_t index = mphf_->lookup(table::hash_bytes(key, kSeed));
-    if (index >= offsets_.size()) return std::nullopt;
+    if (index >= offsets_.size()) return {};
     const char* entry = arena_.data() + offsets_[index];
     Header header;
     std::memcpy(&header, entry, sizeof header);
     if (header.length != key.size() || std::memcmp(entry + sizeof header, key.data(), key.size()) != 0) {
-      return std::nullopt;
+      return {};
     }
     return header.hit;
   }

@@ -22,16 +22,19 @@ namespace listgate::table {
 
 namespace {
 
-constexpr double kKeysPerBucket = 3.5;      // PtrHash's lambda
-constexpr double kLoadFactor = 0.985;       // PtrHash's alpha: slots = keys / alpha
+constexpr double kKeysPerBucket = 3.0;      // PtrHash's lambda
+constexpr double kLoadFactor = 0.99;        // PtrHash's alpha: slots = keys / alpha
 constexpr double kDenseBucketShare = 0.3;   // of the buckets, taking 60% of the keys
 constexpr size_t kMinBuckets = 2;           // one dense and one sparse at least
 constexpr int kPilotCount = 256;            // 8-bit pilots
-constexpr uint32_t kMaxAttempts = 64;
-constexpr uint64_t kEvictionsPerKey = 16;
+constexpr uint32_t kMaxAttempts = 16;
+// A good seed evicts about one bucket per 300 keys; a seed that needs 40
+// times that is given up for the next.
+constexpr uint64_t kKeysPerEviction = 8;
 constexpr uint64_t kEvictionAllowance = 4096;
-constexpr uint64_t kRecentlyPlaced = 16;    // evictions during which a bucket stays put
-constexpr uint64_t kNeverEvicted = ~uint64_t{0};
+constexpr size_t kRecentlyPlaced = 16;      // buckets placed by eviction that stay put
+constexpr int kPilotBits = 8;
+constexpr uint32_t kPilotMask = (1u << kPilotBits) - 1;
 constexpr size_t kMaxBucketSize = 255;      // larger means a degenerate seed
 constexpr uint32_t kNoBucket = 0xffffffffu;
 constexpr uint64_t kSeedStep = 0x9e3779b97f4a7c15ull;
@@ -74,10 +77,11 @@ class PerfectHashPlacement {
   enum class Outcome { placed, retry, duplicate };
 
   PerfectHashPlacement(const std::vector<char>& arena, const std::vector<uint64_t>& offsets,
-                       uint64_t seed)
-      : arena_(arena), offsets_(offsets), seed_(seed) {
+                       uint64_t seed, PerfectHash::KeyShape key_shape)
+      : arena_(arena), offsets_(offsets) {
     const Geometry g = geometry_for(offsets.size());
     shape_.seed_ = seed;
+    shape_.shape_ = key_shape;
     shape_.bucket_count_ = g.bucket_count;
     shape_.dense_buckets_ = g.dense_buckets;
     shape_.slot_count_ = g.slot_count;
@@ -92,6 +96,7 @@ class PerfectHashPlacement {
   // Moves the result into `index` (after run() returned placed).
   void finish(PerfectHash& index, std::vector<char>&& arena) {
     index.seed_ = shape_.seed_;
+    index.shape_ = shape_.shape_;
     index.bucket_count_ = shape_.bucket_count_;
     index.dense_buckets_ = shape_.dense_buckets_;
     index.slot_count_ = shape_.slot_count_;
@@ -131,7 +136,7 @@ class PerfectHashPlacement {
     bucket_begin_.assign(shape_.bucket_count_ + 1, 0);
     for (size_t i = 0; i < key_count; ++i) {
       const std::string_view k = key(i);
-      hashes[i] = hash_bytes(k.data(), k.size(), seed_);
+      hashes[i] = shape_.hash_key(k);
       key_bucket[i] = static_cast<uint32_t>(shape_.bucket_of(hashes[i]));
       ++bucket_begin_[key_bucket[i] + 1];
     }
@@ -212,6 +217,7 @@ class PerfectHashPlacement {
     for (uint32_t i = 0; i < bucket_size(bucket); ++i) {
       taken_[slots[i] / kBitsPerWord] |= uint64_t{1} << (slots[i] % kBitsPerWord);
       owner_[slots[i]] = static_cast<uint32_t>(bucket);
+      occupant_size_[slots[i]] = static_cast<uint8_t>(bucket_size(bucket));
     }
   }
 
@@ -221,58 +227,75 @@ class PerfectHashPlacement {
       const uint64_t slot = PerfectHash::slot_of(hashes[i], pilots_[bucket], shape_.slot_count_);
       taken_[slot / kBitsPerWord] &= ~(uint64_t{1} << (slot % kBitsPerWord));
       owner_[slot] = kNoBucket;
+      occupant_size_[slot] = 0;
     }
     pending_.push_back((uint64_t{bucket_size(bucket)} << 32) | bucket);
     std::push_heap(pending_.begin(), pending_.end());
   }
 
   bool recently_placed(uint32_t bucket) const noexcept {
-    return placed_at_eviction_[bucket] != kNeverEvicted &&
-           evictions_ - placed_at_eviction_[bucket] < kRecentlyPlaced;
+    return std::find(recent_.begin(), recent_.end(), bucket) != recent_.end();
   }
 
-  // The sum of the squared sizes of the buckets in the way of `slots`
-  // (each counted once), or nullopt if one of them may not be evicted or
-  // the sum reaches `limit`. Fills victims_.
-  std::optional<uint64_t> eviction_cost(const uint64_t* slots, uint32_t size, uint64_t limit) {
+  // What placing with `slots` would evict: the squared sizes of the
+  // buckets in the way, summed per slot (a bucket in the way of two slots
+  // counts twice; rare, and only an over-estimate). Reads one byte per
+  // taken slot and none of the slot -> bucket array, so scanning all
+  // pilots stays in cache.
+  uint32_t eviction_cost(const uint64_t* slots, uint32_t size) const noexcept {
+    uint32_t cost = 0;
+    for (uint32_t i = 0; i < size; ++i) {
+      const uint32_t occupant = occupant_size_[slots[i]];
+      cost += occupant * occupant;
+    }
+    return cost;
+  }
+
+  // The buckets in the way of `slots`, each once, into victims_; false if
+  // one of them was placed too recently to be evicted again.
+  bool collect_victims(const uint64_t* slots, uint32_t size) {
     victims_.clear();
-    uint64_t cost = 0;
     for (uint32_t i = 0; i < size; ++i) {
       if (!is_taken(slots[i])) continue;
       const uint32_t victim = owner_[slots[i]];
-      if (recently_placed(victim)) return std::nullopt;
-      if (std::find(victims_.begin(), victims_.end(), victim) != victims_.end()) continue;
-      victims_.push_back(victim);
-      const uint64_t victim_size = bucket_size(victim);
-      cost += victim_size * victim_size;
-      if (cost >= limit) return std::nullopt;
+      if (recently_placed(victim)) return false;
+      if (std::find(victims_.begin(), victims_.end(), victim) == victims_.end()) {
+        victims_.push_back(victim);
+      }
     }
-    return cost;
+    return true;
   }
 
   // Places `bucket` with the pilot that evicts least. False if no pilot can.
   bool place_by_eviction(uint64_t bucket, uint64_t* slots) {
     const uint32_t size = bucket_size(bucket);
-    std::optional<uint8_t> best;
-    uint64_t best_cost = ~uint64_t{0};
-    // Start the search at a different pilot each time, so that repeated
-    // evictions around one spot do not keep choosing the same pilot.
+    // Cost and pilot of every usable pilot, packed as cost << 8 | pilot.
+    // Starting at a different pilot each time breaks ties differently, so
+    // repeated evictions around one spot do not keep choosing alike.
+    std::array<uint32_t, kPilotCount> candidates;
+    size_t candidate_count = 0;
     const auto start = static_cast<int>((evictions_ * kSeedStep) >> 56);
     for (int step = 0; step < kPilotCount; ++step) {
       const auto pilot = static_cast<uint8_t>((start + step) % kPilotCount);
       if (!slots_for(bucket, pilot, slots)) continue;
-      if (const auto cost = eviction_cost(slots, size, best_cost)) {
-        best_cost = *cost;
-        best = pilot;
-      }
+      candidates[candidate_count++] = (eviction_cost(slots, size) << kPilotBits) | pilot;
     }
-    if (!best) return false;
-    slots_for(bucket, *best, slots);
-    (void)eviction_cost(slots, size, ~uint64_t{0});
-    for (const uint32_t victim : victims_) evict(victim);
-    assign(bucket, *best, slots);
-    placed_at_eviction_[bucket] = evictions_;
-    return true;
+    // Cheapest first; skip a pilot that would evict a recently placed bucket.
+    while (candidate_count > 0) {
+      size_t best = 0;
+      for (size_t i = 1; i < candidate_count; ++i) {
+        if (candidates[i] < candidates[best]) best = i;
+      }
+      const auto pilot = static_cast<uint8_t>(candidates[best] & kPilotMask);
+      candidates[best] = candidates[--candidate_count];
+      slots_for(bucket, pilot, slots);
+      if (!collect_victims(slots, size)) continue;
+      for (const uint32_t victim : victims_) evict(victim);
+      assign(bucket, pilot, slots);
+      recent_[recent_next_++ % kRecentlyPlaced] = static_cast<uint32_t>(bucket);
+      return true;
+    }
+    return false;
   }
 
   bool place_all() {
@@ -290,8 +313,9 @@ class PerfectHashPlacement {
     pilots_.assign(bucket_count, 0);
     taken_.assign((shape_.slot_count_ + kBitsPerWord - 1) / kBitsPerWord, 0);
     owner_.assign(shape_.slot_count_, kNoBucket);
-    placed_at_eviction_.assign(bucket_count, kNeverEvicted);
-    const uint64_t eviction_budget = kEvictionsPerKey * offsets_.size() + kEvictionAllowance;
+    occupant_size_.assign(shape_.slot_count_, 0);
+    recent_.fill(kNoBucket);
+    const uint64_t eviction_budget = offsets_.size() / kKeysPerEviction + kEvictionAllowance;
     std::array<uint64_t, kMaxBucketSize> slots{};
 
     size_t next = 0;
@@ -320,8 +344,7 @@ class PerfectHashPlacement {
 
   const std::vector<char>& arena_;
   const std::vector<uint64_t>& offsets_;
-  uint64_t seed_;
-  PerfectHash shape_;  // only its geometry, for bucket_of()
+  PerfectHash shape_;  // only its seed and geometry, for hash_key() and bucket_of()
   Outcome outcome_ = Outcome::placed;
 
   std::vector<uint32_t> bucket_begin_;
@@ -332,7 +355,9 @@ class PerfectHashPlacement {
   std::vector<uint32_t> owner_;
   std::vector<uint64_t> pending_;  // max-heap of (size << 32 | bucket)
   std::vector<uint32_t> victims_;
-  std::vector<uint64_t> placed_at_eviction_;  // evictions_ when placed by eviction
+  std::vector<uint8_t> occupant_size_;  // per slot: size of the bucket there, 0 if free
+  std::array<uint32_t, kRecentlyPlaced> recent_{};  // buckets placed by the last evictions
+  size_t recent_next_ = 0;
   uint64_t evictions_ = 0;
 };
 
@@ -346,23 +371,19 @@ PerfectHash::PerfectHash() {
 }
 
 char* PerfectHash::find_entry(std::string_view key) noexcept {
-  const uint64_t hash = hash_bytes(key.data(), key.size(), seed_);
-  const uint64_t slot_word = slots_[slot_of(hash, pilots_[bucket_of(hash)], slot_count_)];
-  if ((slot_word >> kFingerprintShift) != fingerprint(hash)) return nullptr;
-  char* entry = arena_.data() + (slot_word & kOffsetMask);
+  const char* entry = candidate(hash_key(key));
+  if (entry == nullptr) return nullptr;
   const EntryHeader header = header_of(entry);
   if (header.key_length != key.size() ||
-      std::memcmp(entry + sizeof(EntryHeader), key.data(), key.size()) != 0) {
+      !bytes_equal(entry + sizeof(EntryHeader), key.data(), key.size())) {
     return nullptr;
   }
-  return entry;
+  return arena_.data() + (entry - arena_.data());
 }
 
 std::optional<std::string_view> PerfectHash::fingerprint_match(std::string_view key) const noexcept {
-  const uint64_t hash = hash_bytes(key.data(), key.size(), seed_);
-  const uint64_t slot_word = slots_[slot_of(hash, pilots_[bucket_of(hash)], slot_count_)];
-  if ((slot_word >> kFingerprintShift) != fingerprint(hash)) return std::nullopt;
-  const char* entry = entry_at(slot_word);
+  const char* entry = candidate(hash_key(key));
+  if (entry == nullptr) return std::nullopt;
   return std::string_view(entry + sizeof(EntryHeader), header_of(entry).key_length);
 }
 
@@ -387,10 +408,11 @@ void PerfectHashBuilder::reserve(size_t keys, size_t key_bytes) {
 void PerfectHashBuilder::add(std::string_view key, uint32_t value, uint16_t flags) {
   if (key.size() > kMaxKeyLength) key = key.substr(0, kMaxKeyLength);
   const PerfectHash::EntryHeader header{value, flags, static_cast<uint16_t>(key.size())};
-  offsets_.push_back(arena_.size());
-  const auto* header_bytes = reinterpret_cast<const char*>(&header);
-  arena_.insert(arena_.end(), header_bytes, header_bytes + sizeof header);
-  arena_.insert(arena_.end(), key.begin(), key.end());
+  const size_t offset = arena_.size();
+  offsets_.push_back(offset);
+  arena_.resize(offset + sizeof header + key.size());
+  std::memcpy(arena_.data() + offset, &header, sizeof header);
+  std::memcpy(arena_.data() + offset + sizeof header, key.data(), key.size());
 }
 
 std::string_view PerfectHashBuilder::key(size_t index) const noexcept {
@@ -404,7 +426,7 @@ Result<PerfectHash> PerfectHashBuilder::build(uint64_t seed, DuplicateKeys* dupl
   }
   for (uint32_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
     const uint64_t attempt_seed = seed + attempt * kSeedStep;
-    PerfectHashPlacement placement(arena_, offsets_, attempt_seed);
+    PerfectHashPlacement placement(arena_, offsets_, attempt_seed, shape_);
     switch (placement.run(duplicate)) {
       case PerfectHashPlacement::Outcome::placed: {
         PerfectHash index;

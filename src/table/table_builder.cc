@@ -13,6 +13,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kMaxLists = 0xfffffff0u;
+constexpr size_t kMinListBytes = 18;    // {"address":"a@b"},
+constexpr size_t kMinAddressBytes = 6;  // "a@b",
 constexpr uint64_t kMaxRefs = 0xfffffff0u;
 
 std::string lowercase_copy(std::string_view text) {
@@ -29,9 +31,15 @@ TableBuilder::TableBuilder(const TableOptions& options, const SourceText& source
 }
 
 void TableBuilder::reserve_for_text(size_t text_bytes) {
-  // Unescaped strings are never longer than their JSON text; pages of the
-  // reservation that stay unused are never touched.
+  // Upper bounds from the size of the text: unescaped strings are never
+  // longer than their JSON, a list takes at least {"address":"a@b"}, an
+  // address at least "a@b". Pages of a reservation that stay unused are
+  // never touched, so this costs address space, not memory; and the
+  // arrays never grow, which would copy them and touch twice the memory.
   table_->text_.reserve(text_bytes);
+  table_->lists_.reserve(text_bytes / kMinListBytes);
+  list_offsets_.reserve(text_bytes / kMinListBytes);
+  table_->refs_.reserve(text_bytes / kMinAddressBytes);
 }
 
 TextRef TableBuilder::append_text(std::string_view text) {
@@ -89,7 +97,7 @@ void TableBuilder::add_member(std::string_view address) {
 }
 
 Result<void> TableBuilder::set_backend(std::string_view text, size_t offset) {
-  const auto found = backend_ids_.find(std::string(text));
+  const auto found = backend_ids_.find(text);
   if (found != backend_ids_.end()) {
     pending_backend_ = found->second;
     return {};
@@ -103,9 +111,11 @@ Result<void> TableBuilder::set_backend(std::string_view text, size_t offset) {
 }
 
 Result<uint32_t> TableBuilder::domain_for_list(std::string_view domain, size_t offset) {
-  if (!last_domain_.empty() && domain == last_domain_) return last_domain_id_;
+  CachedDomain& cached =
+      domain_cache_[hash_bytes(domain, PerfectHashBuilder::kDefaultSeed) % kDomainCacheSize];
+  if (!cached.name.empty() && cached.name == domain) return cached.id;
   uint32_t id;
-  const auto found = domain_ids_.find(std::string(domain));
+  const auto found = domain_ids_.find(domain);
   if (found != domain_ids_.end()) {
     id = found->second;
   } else {
@@ -114,8 +124,8 @@ Result<uint32_t> TableBuilder::domain_for_list(std::string_view domain, size_t o
     }
     id = new_domain(domain, offset);
   }
-  last_domain_.assign(domain);
-  last_domain_id_ = id;
+  cached.name.assign(domain);
+  cached.id = id;
   return id;
 }
 
@@ -212,16 +222,16 @@ Result<void> TableBuilder::build_domain_index() {
 
 Result<void> TableBuilder::build_list_index() {
   ListTable& table = *table_;
-  PerfectHashBuilder builder;
+  PerfectHashBuilder builder(PerfectHash::KeyShape::tagged);
   size_t key_bytes = 0;
   for (const ListTable::ListRecord& list : table.lists_) key_bytes += list.local_length + kDomainIdBytes;
   builder.reserve(table.lists_.size(), key_bytes);
   char key[kMaxAddressLength + kDomainIdBytes];
   for (uint32_t i = 0; i < table.lists_.size(); ++i) {
     const ListTable::ListRecord& list = table.lists_[i];
-    std::memcpy(key, table.text_.data() + list.address.offset(), list.local_length);
+    const std::string_view local(table.text_.data() + list.address.offset(), list.local_length);
     const uint16_t flags = list.backend != ListTable::kNoBackend ? kListHasBackend : 0;
-    builder.add(make_list_key(key, list.local_length, list.domain), i, flags);
+    builder.add(make_list_key(key, local, list.domain), i, flags);
   }
   PerfectHashBuilder::DuplicateKeys duplicate;
   Result<PerfectHash> index = std::move(builder).build(PerfectHashBuilder::kDefaultSeed, &duplicate);
@@ -247,8 +257,8 @@ void TableBuilder::mark_suffix_lists() {
     if (dash == std::string_view::npos || dash == 0) continue;
     const std::optional<Suffix> suffix = classify_suffix(local.substr(dash + 1));
     if (!suffix) continue;
-    std::memcpy(key, local.data(), dash);
-    table.list_index_.add_flags(make_list_key(key, dash, list.domain), suffix_is_list_flag(*suffix));
+    table.list_index_.add_flags(make_list_key(key, local.substr(0, dash), list.domain),
+                                suffix_is_list_flag(*suffix));
   }
 }
 
@@ -260,9 +270,6 @@ Result<std::shared_ptr<const ListTable>> TableBuilder::finish(std::chrono::nanos
   mark_suffix_lists();
 
   ListTable& table = *table_;
-  table.text_.shrink_to_fit();
-  table.refs_.shrink_to_fit();
-  table.lists_.shrink_to_fit();
   TableStats& stats = table.stats_;
   stats.lists = table.lists_.size();
   stats.domains = table.domains_.size();
@@ -273,11 +280,13 @@ Result<std::shared_ptr<const ListTable>> TableBuilder::finish(std::chrono::nanos
     stats.backend_lists += list.backend != ListTable::kNoBackend ? 1 : 0;
   }
   stats.backends = table.backends_.size();
-  stats.memory_bytes = sizeof(ListTable) + table.text_.capacity() +
-                       table.refs_.capacity() * sizeof(TextRef) +
-                       table.lists_.capacity() * sizeof(ListTable::ListRecord) +
-                       table.domains_.capacity() * sizeof(ListTable::DomainRecord) +
-                       table.backends_.capacity() * sizeof(BackendSpec) +
+  // Sizes, not capacities: the arenas are reserved generously and never
+  // copied to shrink them, but pages of a reservation that were never
+  // written are never backed by memory.
+  stats.memory_bytes = sizeof(ListTable) + table.text_.size() + table.refs_.size() * sizeof(TextRef) +
+                       table.lists_.size() * sizeof(ListTable::ListRecord) +
+                       table.domains_.size() * sizeof(ListTable::DomainRecord) +
+                       table.backends_.size() * sizeof(BackendSpec) +
                        table.domain_index_.memory_bytes() + table.list_index_.memory_bytes();
   stats.parse_time = parse_time;
   stats.hash_build_time = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);

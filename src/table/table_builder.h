@@ -9,6 +9,7 @@
 // hashes and the per-list flags of recipient_rules.h.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,9 +27,19 @@ namespace listgate::table {
 
 class TableBuilder {
  public:
+  // std::string keys found by string_view, without building a string.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  using StringIds = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
   TableBuilder(const TableOptions& options, const SourceText& source);
 
-  // Sizes the arenas for a table file of `text_bytes` bytes.
+  // Reserves the arenas for a table file of `text_bytes` bytes (address
+  // space for the worst case; memory only as it is used).
   void reserve_for_text(size_t text_bytes);
 
   // One entry of "domains". `alias` may be empty (no alias).
@@ -67,16 +78,21 @@ class TableBuilder {
 
   const SourceText& source_;
   std::unique_ptr<ListTable> table_;
-  std::unordered_map<std::string, uint32_t> domain_ids_;  // canonical names only
+  StringIds domain_ids_;  // canonical names only
   std::vector<DomainDraft> domain_drafts_;
   std::vector<AliasDraft> aliases_;
-  std::unordered_map<std::string, uint32_t> backend_ids_;
+  StringIds backend_ids_;
   std::vector<size_t> list_offsets_;
   std::vector<TextRef> pending_owners_;
   std::vector<TextRef> pending_members_;
   uint32_t pending_backend_;
-  std::string last_domain_;  // domain_for_list()'s one-entry cache
-  uint32_t last_domain_id_ = 0;
+  // domain_for_list()'s cache: a table names few domains, a million times.
+  struct CachedDomain {
+    std::string name;  // empty: unused
+    uint32_t id = 0;
+  };
+  static constexpr size_t kDomainCacheSize = 64;
+  std::array<CachedDomain, kDomainCacheSize> domain_cache_;
 };
 
 }  // namespace listgate::table

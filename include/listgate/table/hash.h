@@ -6,13 +6,23 @@
 // whole result. Addresses are short (mostly under 48 octets), so the cost is
 // two or three multiplies; the perfect hash needs all 64 bits well mixed
 // because it takes the bucket, the slot and the fingerprint from different
-// bits of one hash. Header-only so it inlines into the lookup path.
+// bits of one hash.
+//
+// The hash is written once over a "reader" so that it can also hash a key
+// that is never built: FoldedKey describes lower-case(bytes) followed by a
+// 4-byte tag, and hash_folded() gives exactly hash_bytes() of that string
+// while reading the caller's bytes as they are. The RCPT path uses it to
+// look an address up without copying or lower-casing it first (a copy it
+// would read back at once, paying store-to-load stalls). Header-only so it
+// inlines into the lookup path.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+
+#include "listgate/table/bytes.h"
 
 namespace listgate::table {
 
@@ -28,17 +38,10 @@ inline constexpr size_t kShortInput = 16;  // inputs up to this are read as 4 ha
 inline constexpr size_t kStripe = 48;      // bytes per round of the three-lane loop
 inline constexpr size_t kPair = 16;        // bytes per round of the single-lane loop
 
-inline uint64_t read64(const char* p) noexcept {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline uint64_t read32(const char* p) noexcept {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
+using bytes::lowercase_word;
+using bytes::read32;
+using bytes::read64;
+using bytes::read_partial;
 
 // Multiplies to 128 bits and folds the halves together.
 inline uint64_t fold_multiply(uint64_t a, uint64_t b) noexcept {
@@ -46,10 +49,17 @@ inline uint64_t fold_multiply(uint64_t a, uint64_t b) noexcept {
   return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
 }
 
-}  // namespace hash_detail
+// Reads a plain byte string.
+struct PlainReader {
+  const char* p;
+  uint64_t word(size_t at) const noexcept { return read64(p + at); }
+  uint64_t half(size_t at) const noexcept { return read32(p + at); }
+  uint64_t byte(size_t at) const noexcept { return static_cast<uint8_t>(p[at]); }
+};
 
-inline uint64_t hash_bytes(const char* p, size_t n, uint64_t seed) noexcept {
-  using namespace hash_detail;
+// The hash proper, over any reader of `n` bytes.
+template <class Reader>
+[[gnu::always_inline]] inline uint64_t hash_with(const Reader& in, size_t n, uint64_t seed) noexcept {
   seed ^= fold_multiply(seed ^ kSecret0, kSecret1);
   uint64_t a = 0;
   uint64_t b = 0;
@@ -57,34 +67,34 @@ inline uint64_t hash_bytes(const char* p, size_t n, uint64_t seed) noexcept {
     if (n >= 4) {
       // Two overlapping reads from each end cover 4..16 bytes exactly.
       const size_t quarter = (n >> 3) << 2;
-      a = (read32(p) << 32) | read32(p + quarter);
-      b = (read32(p + n - 4) << 32) | read32(p + n - 4 - quarter);
+      a = (in.half(0) << 32) | in.half(quarter);
+      b = (in.half(n - 4) << 32) | in.half(n - 4 - quarter);
     } else if (n > 0) {
-      a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
-          (uint64_t{static_cast<uint8_t>(p[n >> 1])} << 8) | static_cast<uint8_t>(p[n - 1]);
+      a = (in.byte(0) << 16) | (in.byte(n >> 1) << 8) | in.byte(n - 1);
     }
   } else {
+    size_t at = 0;
     size_t remaining = n;
     if (remaining > kStripe) {
       uint64_t lane1 = seed;
       uint64_t lane2 = seed;
       do {
-        seed = fold_multiply(read64(p) ^ kSecret1, read64(p + 8) ^ seed);
-        lane1 = fold_multiply(read64(p + 16) ^ kSecret2, read64(p + 24) ^ lane1);
-        lane2 = fold_multiply(read64(p + 32) ^ kSecret3, read64(p + 40) ^ lane2);
-        p += kStripe;
+        seed = fold_multiply(in.word(at) ^ kSecret1, in.word(at + 8) ^ seed);
+        lane1 = fold_multiply(in.word(at + 16) ^ kSecret2, in.word(at + 24) ^ lane1);
+        lane2 = fold_multiply(in.word(at + 32) ^ kSecret3, in.word(at + 40) ^ lane2);
+        at += kStripe;
         remaining -= kStripe;
       } while (remaining > kStripe);
       seed ^= lane1 ^ lane2;
     }
     while (remaining > kPair) {
-      seed = fold_multiply(read64(p) ^ kSecret1, read64(p + 8) ^ seed);
-      p += kPair;
+      seed = fold_multiply(in.word(at) ^ kSecret1, in.word(at + 8) ^ seed);
+      at += kPair;
       remaining -= kPair;
     }
     // The last 16 bytes of the input (they may overlap bytes already mixed).
-    a = read64(p + remaining - 16);
-    b = read64(p + remaining - 8);
+    a = in.word(n - 16);
+    b = in.word(n - 8);
   }
   a ^= kSecret1;
   b ^= seed;
@@ -93,8 +103,82 @@ inline uint64_t hash_bytes(const char* p, size_t n, uint64_t seed) noexcept {
                        static_cast<uint64_t>(product >> 64) ^ kSecret1);
 }
 
+}  // namespace hash_detail
+
+inline uint64_t hash_bytes(const char* p, size_t n, uint64_t seed) noexcept {
+  return hash_detail::hash_with(hash_detail::PlainReader{p}, n, seed);
+}
+
 inline uint64_t hash_bytes(std::string_view s, uint64_t seed) noexcept {
   return hash_bytes(s.data(), s.size(), seed);
+}
+
+// The key lower-case(bytes[0, length)) followed, if has_tag, by the 4 bytes
+// of `tag` (little-endian), described without being built.
+struct FoldedKey {
+  static constexpr size_t kTagBytes = 4;
+
+  const char* bytes = nullptr;
+  size_t length = 0;
+  uint32_t tag = 0;
+  bool has_tag = false;
+
+  size_t size() const noexcept { return length + (has_tag ? kTagBytes : 0); }
+
+  // `width` (1, 4 or 8) bytes of the key from `at`, as a little-endian word.
+  uint64_t read(size_t at, size_t width) const noexcept {
+    using namespace hash_detail;
+    if (at + width <= length) {  // the common case: all from the caller's bytes
+      const uint64_t raw = width == 8 ? read64(bytes + at)
+                           : width == 4 ? read32(bytes + at)
+                                        : static_cast<uint8_t>(bytes[at]);
+      return lowercase_word(raw);
+    }
+    uint64_t word = 0;
+    if (at < length) word = lowercase_word(read_partial(bytes + at, length - at));
+    if (has_tag) {
+      // The tag starts at `length`: shift it to where that falls in the word.
+      if (length >= at) {
+        const size_t shift = 8 * (length - at);
+        if (shift < 64) word |= uint64_t{tag} << shift;
+      } else {
+        word |= uint64_t{tag} >> (8 * (at - length));
+      }
+    }
+    const uint64_t keep = width == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
+    return word & keep;
+  }
+};
+
+namespace hash_detail {
+// Reads lower-case(p[0, n)): every read of hash_with() lies inside.
+struct LowercaseReader {
+  const char* p;
+  uint64_t word(size_t at) const noexcept { return lowercase_word(read64(p + at)); }
+  uint64_t half(size_t at) const noexcept { return lowercase_word(read32(p + at)); }
+  uint64_t byte(size_t at) const noexcept { return lowercase_word(static_cast<uint8_t>(p[at])); }
+};
+
+// Reads what a FoldedKey describes, tag included.
+struct FoldedReader {
+  const FoldedKey& key;
+  uint64_t word(size_t at) const noexcept { return key.read(at, 8); }
+  uint64_t half(size_t at) const noexcept { return key.read(at, 4); }
+  uint64_t byte(size_t at) const noexcept { return key.read(at, 1); }
+};
+}  // namespace hash_detail
+
+// hash_bytes() of the string `key` describes.
+inline uint64_t hash_folded(const FoldedKey& key, uint64_t seed) noexcept {
+  if (!key.has_tag) return hash_detail::hash_with(hash_detail::LowercaseReader{key.bytes}, key.length, seed);
+  return hash_detail::hash_with(hash_detail::FoldedReader{key}, key.size(), seed);
+}
+
+// Mixes a 4-byte tag into the hash of the bytes before it. Keys that end
+// in a tag (a list key ends in its domain's id) are hashed this way, so the
+// body can be hashed while the tag is still being looked up.
+inline uint64_t hash_with_tag(uint64_t body_hash, uint32_t tag) noexcept {
+  return hash_detail::fold_multiply(body_hash ^ tag, hash_detail::kSecret2);
 }
 
 }  // namespace listgate::table

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -132,10 +133,21 @@ class ListTable final : public Directory {
 
   Resolution resolve(std::string_view address) const noexcept override;
 
+  // resolve() for many addresses at once (the RCPT commands of a pipelined
+  // transaction). In a table too large for the caches a lookup is two DRAM
+  // round trips in a row (its slot, then its entry); here the addresses go
+  // through a three-stage software pipeline in groups, so that the round
+  // trips of about three groups' lookups are in flight together.
+  // results.size() must be at least addresses.size().
+  void resolve_batch(std::span<const std::string_view> addresses,
+                     std::span<Resolution> results) const noexcept;
+
   size_t size() const noexcept { return lists_.size(); }
+  // The list `index` (< size(); Resolution::list is one), in table order.
   ListInfo list(uint32_t index) const noexcept;
 
   size_t domain_count() const noexcept { return domains_.size(); }
+  // The domain `index` (< domain_count(); ListInfo::domain_index is one).
   DomainInfo domain(uint32_t index) const noexcept;
   // The domain `name` (any case) is or is an alias of.
   std::optional<uint32_t> find_domain(std::string_view name) const noexcept;

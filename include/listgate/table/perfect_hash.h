@@ -1,12 +1,13 @@
 // perfect_hash.h - a static perfect hash from byte strings to 32-bit values.
 //
 // The PTHash/PtrHash design: every key is hashed once to 64 bits; the hash
-// picks a bucket (skewed: 60% of the keys go to 30% of the buckets, so the
-// big buckets are placed first while the table is still empty); each bucket
-// has an 8-bit pilot, and a key's slot is a function of its hash and its
-// bucket's pilot. Building finds, bucket by bucket, largest first, a pilot
-// that sends all the bucket's keys to free slots; when none does it evicts
-// the cheapest buckets in the way, as PtrHash does, and a bounded amount of
+// picks a bucket (about 3 keys per bucket, skewed: 60% of the keys go to
+// 30% of the buckets, so the big buckets are placed first while the table
+// is still empty); there are keys / 0.99 slots; each bucket has an 8-bit
+// pilot, and a key's slot is a function of its hash and its bucket's
+// pilot. Building finds, bucket by bucket, largest first, a pilot that
+// sends all the bucket's keys to free slots; when none does it evicts the
+// cheapest buckets in the way, as PtrHash does, and a bounded amount of
 // failed work restarts with a new seed.
 //
 // A lookup is one hash, one byte read (the pilots fit in L2 even for a
@@ -31,11 +32,28 @@ namespace listgate::table {
 
 class PerfectHash {
  public:
-  // What a key maps to: the caller's value and 16 bits of caller's flags,
-  // stored next to the key so a lookup needs no further memory access.
-  struct Hit {
-    uint32_t value = 0;
-    uint16_t flags = 0;
+  // How keys are hashed: whole, or (tagged) all but their last 4 bytes,
+  // with those mixed in afterwards (hash_with_tag), so that a caller can
+  // hash a key's body before it knows its tag.
+  enum class KeyShape : uint8_t { plain, tagged };
+
+  // What find() answers: the caller's value and 16 bits of caller's flags
+  // (stored next to the key, so a lookup needs no further memory access),
+  // or "not found". One 64-bit word, so it comes back in a register (see
+  // ParsedRecipient in address.h for why that matters).
+  class Hit {
+   public:
+    Hit() = default;  // not found
+    Hit(uint32_t value, uint16_t flags) noexcept
+        : bits_(uint64_t{value} | (uint64_t{flags} << kFlagsShift) | kFound) {}
+    explicit operator bool() const noexcept { return (bits_ & kFound) != 0; }
+    uint32_t value() const noexcept { return static_cast<uint32_t>(bits_); }
+    uint16_t flags() const noexcept { return static_cast<uint16_t>(bits_ >> kFlagsShift); }
+
+   private:
+    static constexpr int kFlagsShift = 32;
+    static constexpr uint64_t kFound = uint64_t{1} << 48;
+    uint64_t bits_ = 0;
   };
 
   struct BuildStats {
@@ -47,7 +65,27 @@ class PerfectHash {
 
   PerfectHash();  // an empty index: every lookup misses
 
-  std::optional<Hit> find(std::string_view key) const noexcept;
+  Hit find(std::string_view key) const noexcept;
+  // The same for the key a FoldedKey describes (see hash.h), read straight
+  // from the caller's bytes: nothing is copied or lower-cased first.
+  [[gnu::always_inline]] Hit find(const FoldedKey& key) const noexcept;
+
+  uint64_t hash_key(std::string_view key) const noexcept;
+  uint64_t hash_key(const FoldedKey& key) const noexcept;
+
+  // find() in three steps, for callers that look up many keys at once and
+  // want their memory accesses to overlap (in a large table the slot and
+  // the entry are each a trip to DRAM): start() hashes the key and
+  // prefetches its slot, probe() reads the slot and prefetches the entry
+  // if the fingerprint matches, finish() compares the key.
+  // find(key) == finish(probe(start(key)), key).
+  struct Probe {
+    uint64_t hash = 0;
+    const uint64_t* slot = nullptr;
+  };
+  Probe start(const FoldedKey& key) const noexcept;
+  const char* probe(const Probe& probe) const noexcept;
+  Hit finish(const char* entry, const FoldedKey& key) const noexcept;
 
   // ORs `flags` into a key's flags; false if the key is absent. For the
   // owner's finishing touches before the index is shared read-only.
@@ -85,6 +123,9 @@ class PerfectHash {
   static constexpr uint64_t kDenseThreshold = 0x9999999aull;  // 0.6 * 2^32
   static constexpr uint64_t kPilotMultiplier = 0x517cc1b727220a95ull;
   static constexpr uint64_t kSlotMultiplier = 0x9e3779b97f4a7c15ull;
+  // An entry is a header and a short key: two cache lines at most in
+  // practice; probe() prefetches the line this far in as well.
+  static constexpr size_t kPrefetchSpan = 48;
 
   static uint64_t fast_range(uint64_t x, uint64_t n) noexcept {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(x) * n) >> 64);
@@ -117,20 +158,41 @@ class PerfectHash {
   // memcmp(a, b, n) == 0 without a library call: keys are short, and a
   // call costs more than comparing them a word at a time.
   static bool bytes_equal(const char* a, const char* b, size_t n) noexcept {
-    using hash_detail::read32;
-    using hash_detail::read64;
-    if (n >= 8) {
-      for (size_t i = 0; i + 8 < n; i += 8) {
-        if (read64(a + i) != read64(b + i)) return false;
-      }
-      return read64(a + n - 8) == read64(b + n - 8);
+    using bytes::read64;
+    using bytes::read_partial;
+    if (n < 8) return read_partial(a, n) == read_partial(b, n);
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (read64(a + i) != read64(b + i)) return false;
     }
-    if (n >= 4) return read32(a) == read32(b) && read32(a + n - 4) == read32(b + n - 4);
-    if (n == 0) return true;
-    return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+    return read64(a + n - 8) == read64(b + n - 8);
+  }
+  // Whether `stored` holds the key `key` describes.
+  static bool folded_equal(const char* stored, const FoldedKey& key) noexcept {
+    using bytes::lowercase_word;
+    using bytes::read64;
+    using bytes::read_partial;
+    const char* bytes = key.bytes;
+    const size_t n = key.length;
+    if (n < 8) {
+      if (read_partial(stored, n) != lowercase_word(read_partial(bytes, n))) return false;
+    } else {
+      for (size_t i = 0; i + 8 < n; i += 8) {
+        if (read64(stored + i) != lowercase_word(read64(bytes + i))) return false;
+      }
+      if (read64(stored + n - 8) != lowercase_word(read64(bytes + n - 8))) return false;
+    }
+    return !key.has_tag || bytes::read32(stored + n) == key.tag;
+  }
+  // The entry `hash` leads to, if its fingerprint matches; nullptr if not.
+  const char* candidate(uint64_t hash) const noexcept {
+    const uint8_t pilot = pilots_[bucket_of(hash)];
+    const uint64_t slot_word = slots_[slot_of(hash, pilot, slot_count_)];
+    if ((slot_word >> kFingerprintShift) != fingerprint(hash)) return nullptr;
+    return entry_at(slot_word);
   }
 
   uint64_t seed_ = 0;
+  KeyShape shape_ = KeyShape::plain;
   uint64_t bucket_count_ = 0;
   uint64_t dense_buckets_ = 0;
   uint64_t slot_count_ = 0;
@@ -155,6 +217,9 @@ class PerfectHashBuilder {
     size_t second = 0;
   };
 
+  explicit PerfectHashBuilder(PerfectHash::KeyShape shape = PerfectHash::KeyShape::plain)
+      : shape_(shape) {}
+
   void reserve(size_t keys, size_t key_bytes);
   // `key` must be at most kMaxKeyLength bytes (longer keys are cut there).
   void add(std::string_view key, uint32_t value, uint16_t flags = 0);
@@ -167,22 +232,73 @@ class PerfectHashBuilder {
                             DuplicateKeys* duplicate = nullptr) &&;
 
  private:
+  PerfectHash::KeyShape shape_;
   std::vector<char> arena_;
   std::vector<uint64_t> offsets_;
 };
 
-inline std::optional<PerfectHash::Hit> PerfectHash::find(std::string_view key) const noexcept {
-  const uint64_t hash = hash_bytes(key.data(), key.size(), seed_);
-  const uint8_t pilot = pilots_[bucket_of(hash)];
-  const uint64_t slot_word = slots_[slot_of(hash, pilot, slot_count_)];
-  if ((slot_word >> kFingerprintShift) != fingerprint(hash)) return std::nullopt;
-  const char* entry = entry_at(slot_word);
+inline PerfectHash::Hit PerfectHash::find(std::string_view key) const noexcept {
+  const char* entry = candidate(hash_key(key));
+  if (entry == nullptr) return {};
   const EntryHeader header = header_of(entry);
   if (header.key_length != key.size() ||
       !bytes_equal(entry + sizeof(EntryHeader), key.data(), key.size())) {
-    return std::nullopt;
+    return {};
   }
   return Hit{header.value, header.flags};
+}
+
+inline PerfectHash::Hit PerfectHash::find(const FoldedKey& key) const noexcept {
+  return finish(candidate(hash_key(key)), key);
+}
+
+inline PerfectHash::Probe PerfectHash::start(const FoldedKey& key) const noexcept {
+  const uint64_t hash = hash_key(key);
+  const uint64_t* slot = &slots_[slot_of(hash, pilots_[bucket_of(hash)], slot_count_)];
+  __builtin_prefetch(slot);
+  return {hash, slot};
+}
+
+inline const char* PerfectHash::probe(const Probe& probe) const noexcept {
+  const uint64_t slot_word = *probe.slot;
+  if ((slot_word >> kFingerprintShift) != fingerprint(probe.hash)) return nullptr;
+  const char* entry = entry_at(slot_word);
+  __builtin_prefetch(entry);
+  __builtin_prefetch(entry + kPrefetchSpan);
+  return entry;
+}
+
+inline PerfectHash::Hit PerfectHash::finish(const char* entry, const FoldedKey& key) const noexcept {
+  if (entry == nullptr) return {};
+  const EntryHeader header = header_of(entry);
+  if (header.key_length != key.size() || !folded_equal(entry + sizeof(EntryHeader), key)) {
+    return {};
+  }
+  return Hit{header.value, header.flags};
+}
+
+inline uint64_t PerfectHash::hash_key(std::string_view key) const noexcept {
+  if (shape_ == KeyShape::tagged && key.size() >= FoldedKey::kTagBytes) {
+    const size_t body = key.size() - FoldedKey::kTagBytes;
+    return hash_with_tag(hash_bytes(key.data(), body, seed_),
+                         static_cast<uint32_t>(bytes::read32(key.data() + body)));
+  }
+  return hash_bytes(key.data(), key.size(), seed_);
+}
+
+inline uint64_t PerfectHash::hash_key(const FoldedKey& key) const noexcept {
+  if (shape_ == KeyShape::tagged) {
+    if (key.has_tag) {
+      return hash_with_tag(hash_folded(FoldedKey{key.bytes, key.length, 0, false}, seed_), key.tag);
+    }
+    if (key.length >= FoldedKey::kTagBytes) {
+      // The described string's last 4 bytes are its tag, lower-cased.
+      const size_t body = key.length - FoldedKey::kTagBytes;
+      const auto tag = static_cast<uint32_t>(bytes::lowercase_word(bytes::read32(key.bytes + body)));
+      return hash_with_tag(hash_folded(FoldedKey{key.bytes, body, 0, false}, seed_), tag);
+    }
+  }
+  return hash_folded(key, seed_);
 }
 
 template <class Visitor>

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "listgate/table/bytes.h"
 #include "listgate/table/resolution.h"
 
 namespace listgate::table {
@@ -19,28 +20,47 @@ enum class Suffix : uint8_t { bounces, confirm, join, leave, owner, request, sub
 
 inline constexpr int kSuffixCount = 8;
 
-// The suffix named by `word` (already lower-case), if it is one. Inline:
-// it is on the RCPT path. Dispatches on the length first, so a word that is
-// no suffix costs one compare in most cases.
+// The suffix named by `word`, in any case, if it is one. Inline: it is on
+// the RCPT path. It dispatches on the length and compares whole words:
+// every suffix word is letters only, and for a letter c, (x | 0x20) == c
+// exactly when x is c in either case, so OR-ing the case bits folds case
+// without a branch.
 inline std::optional<Suffix> classify_suffix(std::string_view word) noexcept {
+  using bytes::kCaseBits;
+  using bytes::pack;
+  using bytes::read32;
+  using bytes::read64;
+  const char* p = word.data();
+  auto folded_half = [p](size_t at) { return read32(p + at) | (kCaseBits & 0xffffffffu); };
+  auto folded_byte = [p](size_t at) { return static_cast<uint8_t>(p[at] | 0x20); };
   switch (word.size()) {
     case 4:
-      if (word == "join") return Suffix::join;
+      if (folded_half(0) == pack("join", 4)) return Suffix::join;
       break;
-    case 5:
-      if (word == "owner") return Suffix::owner;
-      if (word == "leave") return Suffix::leave;
+    case 5: {
+      const uint64_t head = folded_half(0);
+      const uint8_t last = folded_byte(4);
+      if (head == pack("owne", 4) && last == 'r') return Suffix::owner;
+      if (head == pack("leav", 4) && last == 'e') return Suffix::leave;
       break;
-    case 7:
-      if (word == "bounces") return Suffix::bounces;
-      if (word == "request") return Suffix::request;
-      if (word == "confirm") return Suffix::confirm;
+    }
+    case 7: {
+      const uint64_t head = folded_half(0);
+      const uint64_t tail = folded_half(3);
+      if (head == pack("boun", 4) && tail == pack("nces", 4)) return Suffix::bounces;
+      if (head == pack("requ", 4) && tail == pack("uest", 4)) return Suffix::request;
+      if (head == pack("conf", 4) && tail == pack("firm", 4)) return Suffix::confirm;
       break;
+    }
     case 9:
-      if (word == "subscribe") return Suffix::subscribe;
+      if ((read64(p) | kCaseBits) == pack("subscrib") && folded_byte(8) == 'e') {
+        return Suffix::subscribe;
+      }
       break;
     case 11:
-      if (word == "unsubscribe") return Suffix::unsubscribe;
+      if ((read64(p) | kCaseBits) == pack("unsubscr") && folded_half(7) == pack("ribe", 4)) {
+        return Suffix::unsubscribe;
+      }
       break;
     default:
       break;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "listgate/table/loader.h"
 
@@ -332,7 +333,22 @@ TEST(Loader, LargeTableLoadsAndResolves) {
     ASSERT_EQ(r.verdict, Verdict::accept) << address;
     ASSERT_EQ(r.list, static_cast<uint32_t>(i));
     ASSERT_EQ(table->list(r.list).address, address);
-    ASSERT_EQ(table->list(r.list).members[0], "m" + std::to_string(i) + "@x.example");
+    const std::string member = std::string("m").append(std::to_string(i)).append("@x.example");
+    ASSERT_EQ(table->list(r.list).members[0], member);
+  }
+  // The batch path, over many full groups, agrees.
+  std::vector<std::string> owned;
+  for (int i = 0; i < kLists; ++i) {
+    owned.push_back("LIST" + std::to_string(i) + (i % 3 == 0 ? "-owner" : "") + "@d" +
+                    std::to_string(i % 7) + ".Example");
+  }
+  const std::vector<std::string_view> addresses(owned.begin(), owned.end());
+  std::vector<Resolution> results(addresses.size());
+  table->resolve_batch(addresses, results);
+  for (int i = 0; i < kLists; ++i) {
+    ASSERT_EQ(results[i].verdict, Verdict::accept) << owned[i];
+    ASSERT_EQ(results[i].list, static_cast<uint32_t>(i));
+    ASSERT_EQ(results[i].role, i % 3 == 0 ? Role::owner : Role::posting);
   }
   EXPECT_EQ(table->resolve("LIST7@ALIAS.EXAMPLE").list, 7u);
   EXPECT_EQ(table->resolve("list7-owner@alias.example").role, Role::owner);

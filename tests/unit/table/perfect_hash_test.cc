@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "listgate/table/hash.h"
 #include "listgate/table/perfect_hash.h"
 
 namespace listgate::table {
@@ -28,9 +29,9 @@ void expect_all_found(const PerfectHash& index, const std::vector<std::string>& 
   ASSERT_EQ(index.size(), keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     const auto hit = index.find(keys[i]);
-    ASSERT_TRUE(hit.has_value()) << "key " << i << " not found";
-    ASSERT_EQ(hit->value, i);
-    ASSERT_EQ(hit->flags, static_cast<uint16_t>(i * 7));
+    ASSERT_TRUE(hit) << "key " << i << " not found";
+    ASSERT_EQ(hit.value(), i);
+    ASSERT_EQ(hit.flags(), static_cast<uint16_t>(i * 7));
   }
 }
 
@@ -54,6 +55,92 @@ std::vector<std::string> random_keys(size_t count, uint64_t seed, bool printable
     if (seen.insert(key).second) keys.push_back(std::move(key));
   }
   return keys;
+}
+
+std::string lowercase(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  }
+  return text;
+}
+
+// The string a FoldedKey describes, built the slow way.
+std::string described(const FoldedKey& key) {
+  std::string text = lowercase(std::string(key.bytes, key.length));
+  if (key.has_tag) text.append(reinterpret_cast<const char*>(&key.tag), FoldedKey::kTagBytes);
+  return text;
+}
+
+TEST(Hash, FoldedKeyHashesLikeTheStringItDescribes) {
+  // Every length through the short, pair and stripe paths of the hash, and
+  // every place the tag can fall relative to the 4- and 8-byte reads.
+  std::mt19937_64 rng(21);
+  for (size_t length = 0; length <= 200; ++length) {
+    for (int round = 0; round < 20; ++round) {
+      std::string text(length, '\0');
+      for (char& c : text) c = static_cast<char>(rng());
+      const uint64_t seed = rng();
+      const FoldedKey plain{text.data(), text.size(), 0, false};
+      const FoldedKey tagged{text.data(), text.size(), static_cast<uint32_t>(rng()), true};
+      ASSERT_EQ(hash_folded(plain, seed), hash_bytes(described(plain), seed)) << length;
+      ASSERT_EQ(hash_folded(tagged, seed), hash_bytes(described(tagged), seed)) << length;
+    }
+  }
+}
+
+TEST(Hash, SimilarInputsHashApart) {
+  // One flipped bit anywhere changes about half of the 64 output bits.
+  std::mt19937_64 rng(8);
+  double total_changed = 0;
+  int trials = 0;
+  for (size_t length : {3, 8, 15, 16, 17, 33, 49, 100}) {
+    std::string text(length, 'a');
+    for (char& c : text) c = static_cast<char>(rng());
+    const uint64_t base = hash_bytes(text, kTestSeed);
+    for (size_t bit = 0; bit < length * 8; ++bit) {
+      std::string flipped = text;
+      flipped[bit / 8] = static_cast<char>(flipped[bit / 8] ^ (1 << (bit % 8)));
+      const int changed = __builtin_popcountll(base ^ hash_bytes(flipped, kTestSeed));
+      ASSERT_GT(changed, 8) << "length " << length << " bit " << bit;
+      total_changed += changed;
+      ++trials;
+    }
+  }
+  EXPECT_NEAR(total_changed / trials, 32.0, 1.0);
+}
+
+TEST(PerfectHash, FindsFoldedKeysInAnyCase) {
+  // Keys as the list table stores them: a lower-case name and a 4-byte tag.
+  std::vector<std::string> names;
+  PerfectHashBuilder builder;
+  for (uint32_t i = 0; i < 5'000; ++i) {
+    names.push_back("List-" + std::to_string(i * 7919) + "-Name");
+    std::string key = lowercase(names.back());
+    const uint32_t tag = i % 3;
+    key.append(reinterpret_cast<const char*>(&tag), sizeof tag);
+    builder.add(key, i);
+  }
+  Result<PerfectHash> built = std::move(builder).build();
+  ASSERT_TRUE(built.ok());
+  const PerfectHash& index = built.value();
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    const auto hit = index.find(FoldedKey{name.data(), name.size(), i % 3, true});
+    ASSERT_TRUE(hit) << name;
+    ASSERT_EQ(hit.value(), i);
+    const std::string upper = [&] {
+      std::string u = name;
+      for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return u;
+    }();
+    ASSERT_EQ(index.find(FoldedKey{upper.data(), upper.size(), i % 3, true}).value(), i);
+    // Another tag, no tag, one character fewer or more: all refused.
+    ASSERT_FALSE(index.find(FoldedKey{name.data(), name.size(), i % 3 + 1, true}));
+    ASSERT_FALSE(index.find(FoldedKey{name.data(), name.size(), 0, false}));
+    ASSERT_FALSE(index.find(FoldedKey{name.data(), name.size() - 1, i % 3, true}));
+    const std::string longer = name + "x";
+    ASSERT_FALSE(index.find(FoldedKey{longer.data(), longer.size(), i % 3, true}));
+  }
 }
 
 TEST(PerfectHash, EmptyIndexFindsNothing) {
@@ -117,7 +204,7 @@ TEST(PerfectHash, MillionRandomKeysAllFoundAndNonKeysRefused) {
   expect_all_found(index, keys);
   // Slots are about keys / 0.985: the index is nearly minimal.
   EXPECT_LT(index.build_stats().slots, kKeys * 102 / 100);
-  EXPECT_LT(index.build_stats().buckets, kKeys / 3);
+  EXPECT_LE(index.build_stats().buckets, kKeys / 3 + 1);
 
   const std::unordered_set<std::string> key_set(keys.begin(), keys.end());
   std::mt19937_64 rng(7);
@@ -207,7 +294,7 @@ TEST(PerfectHash, AnySeedWorks) {
     for (size_t i = 0; i < keys.size(); ++i) builder.add(keys[i], static_cast<uint32_t>(i));
     Result<PerfectHash> index = std::move(builder).build(seed);
     ASSERT_TRUE(index.ok());
-    for (size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(index->find(keys[i])->value, i);
+    for (size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(index.value().find(keys[i]).value(), i);
   }
 }
 
@@ -231,9 +318,9 @@ TEST(PerfectHash, FlagsCanBeAddedAfterTheBuild) {
   PerfectHash index = std::move(built).value();
   EXPECT_TRUE(index.add_flags("one", 0x0100));
   EXPECT_FALSE(index.add_flags("three", 0x0100));
-  EXPECT_EQ(index.find("one")->flags, 0x0101);
-  EXPECT_EQ(index.find("two")->flags, 0);
-  EXPECT_EQ(index.find("one")->value, 1u);
+  EXPECT_EQ(index.find("one").flags(), 0x0101);
+  EXPECT_EQ(index.find("two").flags(), 0);
+  EXPECT_EQ(index.find("one").value(), 1u);
 }
 
 TEST(PerfectHash, ForEachVisitsKeysInOrder) {
@@ -243,7 +330,7 @@ TEST(PerfectHash, ForEachVisitsKeysInOrder) {
   std::vector<uint32_t> values;
   index.for_each([&](std::string_view key, PerfectHash::Hit hit) {
     seen.emplace_back(key);
-    values.push_back(hit.value);
+    values.push_back(hit.value());
   });
   EXPECT_EQ(seen, keys);
   EXPECT_EQ(values, (std::vector<uint32_t>{0, 1, 2, 3}));

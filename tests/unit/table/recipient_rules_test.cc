@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "listgate/table/loader.h"
 
@@ -262,6 +263,31 @@ TEST_F(RecipientRules, VerpTagIsReturnedAsWritten) {
   EXPECT_EQ(table_->verp_tag("announce@lists.example.org"), "");
   EXPECT_EQ(table_->verp_tag("announce+@lists.example.org"), "");
   EXPECT_EQ(table_->verp_tag("no-at-sign+tag"), "");
+}
+
+bool same(const Resolution& a, const Resolution& b) {
+  return a.verdict == b.verdict && a.role == b.role && a.list == b.list && a.relay == b.relay;
+}
+
+TEST_F(RecipientRules, BatchAnswersLikeOneByOne) {
+  // Every kind of answer, in every position of the batch pipeline's groups
+  // (batches of 0 to 60 addresses, so partial and full groups of each
+  // stage), must come out as resolve() gives it.
+  const std::vector<std::string> kinds = {
+      "announce@lists.example.org", "ANNOUNCE-OWNER@X.EXAMPLE.ORG", "dev-request+x@lists.example.org",
+      "foo-request@lists.example.org", "foo-join@lists.example.org", "nosuch@lists.example.org",
+      "announce@example.com", "not an address", "mm-subscribe@lists.example.org",
+      "baz-owner@other.example.com", "-bounces@lists.example.org", "announce-bounces+a=b@x.example.org"};
+  for (size_t count = 0; count <= 60; ++count) {
+    std::vector<std::string> owned;
+    for (size_t i = 0; i < count; ++i) owned.push_back(kinds[(i * 7 + count) % kinds.size()]);
+    const std::vector<std::string_view> addresses(owned.begin(), owned.end());
+    std::vector<Resolution> results(count);
+    table_->resolve_batch(addresses, results);
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_TRUE(same(results[i], table_->resolve(addresses[i]))) << count << ": " << addresses[i];
+    }
+  }
 }
 
 TEST(RecipientRulesOptions, OtherVerpDelimiter) {
