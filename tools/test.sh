@@ -16,7 +16,7 @@ root=$(pwd)
 
 tools/setup-debian.sh test || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
-fuzz_seconds=${LISTGATE_FUZZ_SECONDS:-45}
+fuzz_seconds=${LISTGATE_FUZZ_SECONDS:-30}
 results=$(mktemp -d /tmp/listgate-results-XXXXXX)
 passed=0
 failed=0

@@ -3,6 +3,9 @@
 // loop itself.
 #include "listgate/io/reactor.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +101,11 @@ Reactor::Reactor() : now_(Clock::now()) {}
 
 Reactor::~Reactor() {
   for (Connection* c : graveyard_) delete c;
+  // Connections nobody closed: the owner is gone too, so just free them.
+  for (Connection* c : live_) {
+    ::close(c->fd_);
+    delete c;
+  }
 }
 
 Result<std::unique_ptr<Reactor>> Reactor::create(IoMode mode, std::string* why_not) {
@@ -117,8 +125,13 @@ Result<std::unique_ptr<Reactor>> Reactor::create(IoMode mode, std::string* why_n
 }
 
 Connection* Reactor::attach(int fd, StreamHandler* handler) {
+  // Replies go out as soon as a loop turn ends; Nagle would hold the second
+  // batch of a pipelined group until the peer's ACK. (Fails harmlessly on
+  // Unix sockets.)
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto* c = new Connection(*this, fd, handler);
-  ++live_connections_;
+  live_.insert(c);
   arm_read(*c);
   return c;
 }
@@ -225,7 +238,7 @@ void Reactor::release(Connection& c) {
   c.released_ = true;
   c.out_.clear();
   c.held_.clear();
-  --live_connections_;
+  live_.erase(&c);
   if (c.closing_) --closing_connections_;
   graveyard_.push_back(&c);
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "listgate/base/result.h"
@@ -150,7 +151,7 @@ class Reactor {
   BufferPool& buffers() { return pool_; }
   // Pooled buffers holding received data (not those waiting empty in a ring).
   size_t buffers_holding_data() const { return pool_.in_use() - idle_buffers(); }
-  size_t connection_count() const { return live_connections_; }
+  size_t connection_count() const { return live_.size(); }
 
   struct Stats {
     uint64_t loop_turns = 0;
@@ -200,7 +201,7 @@ class Reactor {
   std::vector<Connection*> graveyard_;
   TimerId next_timer_id_ = 1;
   Clock::time_point now_;
-  size_t live_connections_ = 0;
+  std::unordered_set<Connection*> live_;  // attached, not yet released
   size_t closing_connections_ = 0;  // close() called, not yet released
   bool stopping_ = false;
 };
