@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstdio>
 
-#include "text.h"
+#include "listgate/base/concat.h"
 
 namespace listgate::sink {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <charconv>
 
-#include "text.h"
+#include "listgate/base/concat.h"
 
 namespace listgate::sink {
 namespace {

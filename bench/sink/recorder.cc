@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "text.h"
+#include "listgate/base/concat.h"
 
 namespace listgate::sink {
 namespace {

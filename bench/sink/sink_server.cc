@@ -12,8 +12,9 @@
 #include <cstring>
 
 #include "control_protocol.h"
+#include "listgate/io/signals.h"
 #include "listgate/io/socket.h"
-#include "text.h"
+#include "listgate/base/concat.h"
 
 namespace listgate::sink {
 namespace {
@@ -76,14 +77,9 @@ Result<void> SinkServer::start() {
 }
 
 Result<void> SinkServer::install_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return make_error(std::string("sigprocmask: ") + std::strerror(errno));
-  ::signal(SIGPIPE, SIG_IGN);
-  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (signal_fd_ < 0) return make_error(std::string("signalfd: ") + std::strerror(errno));
+  auto fd = io::open_signalfd({SIGTERM, SIGINT});
+  if (!fd.ok()) return fd.error();
+  signal_fd_ = fd.value();
   return reactor_->watch_readable(signal_fd_, [this] {
     signalfd_siginfo info{};
     bool stop = false;

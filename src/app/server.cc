@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "listgate/app/log.h"
+#include "listgate/io/signals.h"
 #include "listgate/io/socket.h"
 #include "lmtp_connection.h"
 #include "metrics_connection.h"
@@ -104,16 +105,9 @@ Result<void> Server::start() {
 }
 
 Result<void> Server::install_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  // Blocked before any thread starts, so the reload worker inherits the mask.
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return make_error(std::string("sigprocmask: ") + std::strerror(errno));
-  ::signal(SIGPIPE, SIG_IGN);
-  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (signal_fd_ < 0) return make_error(std::string("signalfd: ") + std::strerror(errno));
+  auto fd = io::open_signalfd({SIGHUP, SIGTERM, SIGINT});
+  if (!fd.ok()) return fd.error();
+  signal_fd_ = fd.value();
   return reactor_->watch_readable(signal_fd_, [this] { on_signal(); });
 }
 

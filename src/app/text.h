@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+
+#include "listgate/base/concat.h"
 #include <limits>
 #include <optional>
 #include <string>
@@ -37,16 +39,7 @@ inline bool contains_space(std::string_view s) {
   return false;
 }
 
-// Joins pieces into one string with one allocation. (Also sidesteps GCC 12's
-// false -Wrestrict on `"literal" + std::string(...)`.)
-inline std::string concat(std::initializer_list<std::string_view> parts) {
-  size_t size = 0;
-  for (std::string_view p : parts) size += p.size();
-  std::string out;
-  out.reserve(size);
-  for (std::string_view p : parts) out.append(p);
-  return out;
-}
+using listgate::concat;
 
 // A non-empty run of decimal digits that fits in uint64; nullopt otherwise.
 inline std::optional<uint64_t> parse_uint(std::string_view s) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../../support/dialogue_text.h"
 #include "smtp_harness.h"
 
 #ifndef LISTGATE_SMTP_DIALOGUE_DIR
@@ -25,6 +26,9 @@
 namespace listgate::delivery {
 namespace {
 
+using test_support::decode;
+using test_support::read_file;
+
 using smtp_test::Driver;
 using smtp_test::Splitter;
 using smtp_test::visible;
@@ -32,71 +36,6 @@ using smtp_test::visible;
 constexpr size_t kMinDialogues = 20;
 constexpr uint32_t kRandomSplits = 10;
 constexpr size_t kTinySlice = 3;
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The escapes of tests/dialogues/README.md. Sets `join` for a trailing lone backslash.
-bool decode(std::string_view text, std::string& out, bool& join) {
-  join = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (i + 1 == text.size()) {
-      join = true;
-      return true;
-    }
-    const char e = text[++i];
-    switch (e) {
-      case 'r': out += '\r'; break;
-      case 'n': out += '\n'; break;
-      case '\\': out += '\\'; break;
-      case 'x': {
-        if (i + 2 >= text.size()) return false;
-        const int hi = hex_digit(text[i + 1]);
-        const int lo = hex_digit(text[i + 2]);
-        if (hi < 0 || lo < 0) return false;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        break;
-      }
-      case '{': {
-        const size_t close = text.find('}', i);
-        if (close == std::string_view::npos) return false;
-        const std::string_view inner = text.substr(i + 1, close - i - 1);
-        const size_t star = inner.rfind('*');
-        if (star == std::string_view::npos || star + 1 == inner.size()) return false;
-        std::string unit;
-        bool inner_join = false;
-        if (!decode(inner.substr(0, star), unit, inner_join) || inner_join) return false;
-        size_t count = 0;
-        for (char d : inner.substr(star + 1)) {
-          if (d < '0' || d > '9') return false;
-          count = count * 10 + static_cast<size_t>(d - '0');
-        }
-        for (size_t k = 0; k < count; ++k) out += unit;
-        i = close;
-        break;
-      }
-      default: return false;
-    }
-  }
-  return true;
-}
 
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> w;
