@@ -21,6 +21,9 @@ namespace {
 
 // ".\r\n": the part of the terminator that is not the body's last CRLF.
 constexpr uint64_t kTerminatorTail = 3;
+// Pipelined RCPTs looked up together: enough to overlap the table's memory
+// accesses, few enough to stay in cache.
+constexpr size_t kLookaheadRcpts = 32;
 
 void trim_chain(io::SliceChain& chain, uint64_t n) {
   while (n > 0 && !chain.empty()) {
@@ -73,6 +76,20 @@ struct Session::Impl {
   uint64_t body_seen = 0;  // octets of DATA read so far, terminator included
   bool too_big = false;    // the body was dropped for exceeding SIZE
 
+  // Pipelined RCPTs found ahead in the slice being consumed, resolved
+  // together (Directory::resolve_batch, whose lookups overlap in memory);
+  // on_rcpt takes the answers in order. The views point into that slice and
+  // are dropped when consume() returns.
+  struct Lookahead {
+    std::vector<std::string_view> paths;
+    std::vector<table::Resolution> results;
+    size_t next = 0;
+    void clear() {
+      paths.clear();
+      next = 0;
+    }
+  } ahead;
+
   // Input kept while a transaction waits (backlog[head...] is pending).
   std::vector<io::Slice> backlog;
   size_t head = 0;
@@ -98,6 +115,7 @@ struct Session::Impl {
     while (pos < s.length && !stopped()) {
       pos += (phase == Phase::data) ? consume_body(s, pos) : consume_command(s, pos);
     }
+    ahead.clear();
     return pos;
   }
 
@@ -162,6 +180,7 @@ struct Session::Impl {
       line.clear();
       line_too_long();
     } else if (line.empty()) {
+      if (phase == Phase::mail && ahead.next >= ahead.paths.size()) resolve_ahead(p, s.data() + s.length);
       handle_line(std::string_view(p, n));
     } else {
       line.append(p, n);
@@ -213,6 +232,36 @@ struct Session::Impl {
     tx.body_length = size;
     tx.bare_newlines = scan.bare_newline;
     phase = Phase::pending;
+  }
+
+  // Parses the run of complete RCPT lines starting at `from` and resolves
+  // their paths in one batch (only worth it for two or more).
+  void resolve_ahead(const char* from, const char* end) {
+    ahead.clear();
+    while (from < end && ahead.paths.size() < kLookaheadRcpts) {
+      const auto* lf = static_cast<const char*>(std::memchr(from, '\n', static_cast<size_t>(end - from)));
+      if (lf == nullptr || static_cast<size_t>(lf - from) + 1 > kMaxCommandLine) break;
+      std::string_view text(from, static_cast<size_t>(lf - from));
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      const Command cmd = split_command(text);
+      RcptArgs r;
+      if (cmd.verb != Verb::rcpt || parse_rcpt(cmd.arg, r) != ParseError::none) break;
+      ahead.paths.push_back(r.path);
+      from = lf + 1;
+    }
+    if (ahead.paths.size() < 2) {
+      ahead.clear();
+      return;
+    }
+    ahead.results.resize(ahead.paths.size());
+    tx.directory->resolve_batch(ahead.paths, ahead.results);
+  }
+
+  // The table's answer for `path`: from the lookahead when it is next there.
+  table::Resolution resolve(std::string_view path) {
+    if (ahead.next < ahead.paths.size() && ahead.paths[ahead.next] == path) return ahead.results[ahead.next++];
+    ahead.clear();
+    return tx.directory->resolve(path);
   }
 
   // --- commands ----------------------------------------------------------
@@ -303,7 +352,7 @@ struct Session::Impl {
       out += reply::kTooManyRecipients;
       return;
     }
-    const table::Resolution res = tx.directory->resolve(r.path);
+    const table::Resolution res = resolve(r.path);
     switch (res.verdict) {
       case table::Verdict::accept:
         tx.recipients.push_back(Recipient{std::string(r.path), res});

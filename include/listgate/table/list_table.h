@@ -140,7 +140,7 @@ class ListTable final : public Directory {
   // trips of about three groups' lookups are in flight together.
   // results.size() must be at least addresses.size().
   void resolve_batch(std::span<const std::string_view> addresses,
-                     std::span<Resolution> results) const noexcept;
+                     std::span<Resolution> results) const noexcept override;
 
   size_t size() const noexcept { return lists_.size(); }
   // The list `index` (< size(); Resolution::list is one), in table order.

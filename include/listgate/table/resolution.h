@@ -5,7 +5,9 @@
 // interface so the protocol machine can be tested without a real table.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace listgate::table {
@@ -34,6 +36,13 @@ class Directory {
   virtual ~Directory() = default;
   // `address` is the RCPT path without angle brackets, in any case.
   virtual Resolution resolve(std::string_view address) const = 0;
+  // Resolves several addresses at once (results.size() >= addresses.size()).
+  // A table can overlap the memory accesses of the lookups; the default
+  // resolves them one by one.
+  virtual void resolve_batch(std::span<const std::string_view> addresses,
+                             std::span<Resolution> results) const {
+    for (size_t i = 0; i < addresses.size(); ++i) results[i] = resolve(addresses[i]);
+  }
 };
 
 }  // namespace listgate::table

@@ -646,3 +646,80 @@ TEST(Session, RandomInputAlwaysGetsWellFormedReplies) {
 
 }  // namespace
 }  // namespace listgate::lmtp
+
+// --- pipelined RCPTs are resolved in one batch ---------------------------
+
+namespace listgate::lmtp {
+namespace {
+
+// Counts how the session asks: one by one, or in batches.
+class CountingDirectory final : public table::Directory {
+ public:
+  table::Resolution resolve(std::string_view address) const override {
+    ++singles;
+    return fake.resolve(address);
+  }
+  void resolve_batch(std::span<const std::string_view> addresses,
+                     std::span<table::Resolution> results) const override {
+    batch_sizes.push_back(addresses.size());
+    for (size_t i = 0; i < addresses.size(); ++i) results[i] = fake.resolve(addresses[i]);
+  }
+  lmtp_test::FakeDirectory fake;
+  mutable int singles = 0;
+  mutable std::vector<size_t> batch_sizes;
+};
+
+std::string run_with(const std::shared_ptr<CountingDirectory>& dir, const std::string& input, size_t chunk) {
+  io::BufferPool pool(4096, 8);
+  Counters counters;
+  SessionConfig config = lmtp_test::test_config();
+  config.limits.max_transaction_recipients = 100;
+  Session s(config, [dir] { return dir; }, counters);
+  s.start();
+  for (size_t at = 0; at < input.size(); at += chunk) {
+    io::SliceChain piece = io::copy_into_pool(pool, std::string_view(input).substr(at, chunk));
+    for (io::Slice& sl : piece) {
+      Session::Status st = s.feed(std::move(sl));
+      while (st == Session::Status::transaction_ready) {
+        std::vector<std::string> replies(s.transaction().recipients.size(), "250 2.0.0 Ok");
+        s.complete(replies);
+        st = s.resume();
+      }
+    }
+  }
+  return s.output();
+}
+
+TEST(SessionLookahead, PipelinedRcptsGoToTheTableAsOneBatch) {
+  const std::string input = kLhlo + "MAIL FROM:<a@b.c>\r\n" + "RCPT TO:<announce@lists.example.org>\r\n" +
+                            "RCPT TO:<nobody@lists.example.org>\r\n" + "RCPT TO:<bad address>\r\n" +
+                            "RCPT TO:<announce-owner@x.example.org>\r\n" + "RCPT TO:<dev-request@lists.example.org>\r\n" +
+                            "RCPT TO:<announce-request@lists.example.org>\r\n" + "DATA\r\nhi\r\n.\r\n";
+  auto batched = std::make_shared<CountingDirectory>();
+  const std::string whole = run_with(batched, input, input.size());
+  // The run stops at the malformed RCPT: two in the first batch, then three.
+  ASSERT_EQ(batched->batch_sizes, (std::vector<size_t>{2, 3}));
+  EXPECT_EQ(batched->singles, 0);
+
+  auto single = std::make_shared<CountingDirectory>();
+  const std::string bytewise = run_with(single, input, 1);
+  EXPECT_TRUE(single->batch_sizes.empty());
+  EXPECT_EQ(single->singles, 5);
+  EXPECT_EQ(whole, bytewise) << whole;  // the same answers either way
+  EXPECT_NE(whole.find(rejected("nobody@lists.example.org")), std::string::npos);
+  EXPECT_NE(whole.find(rejected("announce-request@lists.example.org")), std::string::npos);
+}
+
+TEST(SessionLookahead, RcptOverTheLimitDoesNotShiftTheAnswers) {
+  SessionConfig config = lmtp_test::test_config();
+  config.limits.max_transaction_recipients = 2;
+  std::string input = kLhlo + "MAIL FROM:<a@b.c>\r\n";
+  for (const char* a : {"announce", "nobody", "dev", "announce-owner", "zzz"})
+    input += std::string("RCPT TO:<") + a + "@lists.example.org>\r\n";
+  const SessionRun r = run_all_ways(input, config);
+  EXPECT_EQ(r.output, kGreeting + kLhloReply + kMailOk + kRcptOk + rejected("nobody@lists.example.org") + kRcptOk +
+                          k452 + k452);
+}
+
+}  // namespace
+}  // namespace listgate::lmtp
