@@ -258,6 +258,10 @@ void Session::auth_plain_response(std::string_view b64) {
   bool ok = second != std::string_view::npos && s.find('\0', second + 1) == std::string_view::npos &&
             s.substr(first + 1, second - first - 1) == options_.auth->user &&
             s.substr(second + 1) == options_.auth->pass;
+  finish_auth(ok);
+}
+
+void Session::finish_auth(bool ok) {
   if (ok) {
     authenticated_ = true;
     ++counters_.auth_ok;
@@ -282,14 +286,7 @@ void Session::auth_login_pass(std::string_view b64) {
   if (b64 == "*") return error(reply::kAuthCancelled);
   if (!decode_base64(b64, scratch_)) return error(reply::kAuthBadBase64);
   const bool ok = auth_user_ == options_.auth->user && scratch_ == options_.auth->pass;
-  if (ok) {
-    authenticated_ = true;
-    ++counters_.auth_ok;
-    out_.append(reply::kAuthOk);
-  } else {
-    ++counters_.auth_failed;
-    out_.append(reply::kAuthInvalid);
-  }
+  finish_auth(ok);
 }
 
 // ---- DATA ----------------------------------------------------------------------

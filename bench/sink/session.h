@@ -103,6 +103,7 @@ class Session {
   void data(std::string_view rest);
   void auth(std::string_view rest);
   void auth_plain_response(std::string_view b64);
+  void finish_auth(bool credentials_ok);
   void auth_login_user(std::string_view b64);
   void auth_login_pass(std::string_view b64);
   void finish_message();

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "listgate/io/buffer.h"
 #include "listgate/lmtp/session.h"
 
@@ -25,8 +26,6 @@ namespace {
 
 using namespace listgate;
 
-constexpr size_t kHeader = 2;
-constexpr size_t kMaxSplits = 16;
 // BufferPool takes page-aligned blocks; aligned_alloc wants whole pages.
 constexpr uint32_t kPoolBlock = 4096;
 
@@ -195,14 +194,11 @@ Outcome run(const Plan& plan, std::string_view input, const std::vector<size_t>&
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < kHeader) return 0;
-  const uint8_t flags = data[0];
-  const size_t nsplits = 1 + data[1] % kMaxSplits;
-  if (size < kHeader + nsplits) return 0;
-  std::vector<size_t> splits;
-  for (size_t i = 0; i < nsplits; ++i) splits.push_back(1 + data[kHeader + i]);
-  const std::string_view input(reinterpret_cast<const char*>(data + kHeader + nsplits),
-                               size - kHeader - nsplits);
+  const std::optional<fuzzing::FuzzInput> decoded = fuzzing::decode_fuzz_input(data, size);
+  if (!decoded) return 0;
+  const uint8_t flags = decoded->flags;
+  const std::vector<size_t>& splits = decoded->splits;
+  const std::string_view input = decoded->bytes;
 
   Plan plan;
   plan.config.hostname = "fuzz.example";

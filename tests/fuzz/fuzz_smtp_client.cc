@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "listgate/delivery/smtp_client.h"
 #include "listgate/io/buffer.h"
 
@@ -32,8 +33,6 @@ namespace {
 using namespace listgate;
 using namespace listgate::delivery;
 
-constexpr size_t kHeader = 2;
-constexpr size_t kMaxSplits = 16;
 constexpr uint32_t kPoolBuffer = 64;  // small buffers: a body of several slices
 constexpr uint32_t kPoolBlock = 64;   // 64 * 64 = one page per block
 constexpr uint64_t kMaxJobs = 4;
@@ -201,13 +200,11 @@ void feed_split(Run& run, std::string_view bytes, const std::vector<size_t>& spl
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < kHeader) return 0;
-  const uint8_t flags = data[0];
-  const size_t nsplits = 1 + data[1] % kMaxSplits;
-  if (size < kHeader + nsplits) return 0;
-  std::vector<size_t> splits;
-  for (size_t i = 0; i < nsplits; ++i) splits.push_back(1 + data[kHeader + i]);
-  const std::string_view rest(reinterpret_cast<const char*>(data) + kHeader + nsplits, size - kHeader - nsplits);
+  const std::optional<fuzzing::FuzzInput> decoded = fuzzing::decode_fuzz_input(data, size);
+  if (!decoded) return 0;
+  const uint8_t flags = decoded->flags;
+  const std::vector<size_t>& splits = decoded->splits;
+  const std::string_view rest = decoded->bytes;
 
   std::string server;
   if (flags & kCannedHandshake) server = kHandshake;
