@@ -36,12 +36,13 @@ EpollReactor::~EpollReactor() {
   if (epfd_ >= 0) ::close(epfd_);
 }
 
-static Result<void> add_source(int epfd, int fd, void* tagged) {
+Result<void> EpollReactor::add_source(std::unique_ptr<Source> s) {
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.ptr = tagged;
-  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+  ev.data.ptr = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(s.get()) | kSourceTag);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->fd, &ev) != 0)
     return make_error(std::string("epoll_ctl: ") + std::strerror(errno));
+  sources_.push_back(std::move(s));
   return {};
 }
 
@@ -50,11 +51,7 @@ Result<void> EpollReactor::listen(int listen_fd, std::function<void(int)> on_acc
   s->fd = listen_fd;
   s->listener = true;
   s->on_accept = std::move(on_accept);
-  auto* tagged = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(s.get()) | kSourceTag);
-  auto added = add_source(epfd_, listen_fd, tagged);
-  if (!added.ok()) return added;
-  sources_.push_back(std::move(s));
-  return {};
+  return add_source(std::move(s));
 }
 
 void EpollReactor::stop_listening() {
@@ -70,11 +67,7 @@ Result<void> EpollReactor::watch_readable(int fd, std::function<void()> on_ready
   auto s = std::make_unique<Source>();
   s->fd = fd;
   s->on_ready = std::move(on_ready);
-  auto* tagged = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(s.get()) | kSourceTag);
-  auto added = add_source(epfd_, fd, tagged);
-  if (!added.ok()) return added;
-  sources_.push_back(std::move(s));
-  return {};
+  return add_source(std::move(s));
 }
 
 void EpollReactor::update_mask(Connection& c) {

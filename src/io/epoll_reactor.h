@@ -30,6 +30,7 @@ class EpollReactor final : public Reactor {
  private:
   struct Source;  // what an epoll event points at
   EpollReactor() = default;
+  Result<void> add_source(std::unique_ptr<Source> s);
   void update_mask(Connection& c);
   void on_readable(Connection& c);
   void try_send(Connection& c);
