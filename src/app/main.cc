@@ -15,6 +15,7 @@
 #include "listgate/table/list_table.h"
 #include "listgate/table/loader.h"
 #include "server.h"
+#include "spool_command.h"
 
 namespace {
 
@@ -28,6 +29,7 @@ constexpr std::string_view kUsage =
     "        [--io auto|uring|epoll] [--discard]\n"
     "                     run the gateway (see `listgate serve --help`)\n"
     "  check TABLE        parse and compile a list table; print counts and build time\n"
+    "  spool [-c FILE] [--spool-dir DIR]   list what waits in the retry spool and why\n"
     "  version            print the version\n";
 
 int serve(int argc, const char* const* argv) {
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
   std::string_view command = argv[1];
   if (command == "serve") return serve(argc - 2, argv + 2);
   if (command == "check") return check(argc - 2, argv + 2);
+  if (command == "spool") return app::run_spool_command(argc - 2, argv + 2);
   if (command == "version" || command == "--version") {
     std::printf("listgate %s\n", LISTGATE_VERSION);
     return 0;

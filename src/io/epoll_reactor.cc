@@ -14,6 +14,12 @@ namespace {
 constexpr int kMaxEvents = 256;
 // Reads per readable connection per turn, so one busy peer cannot starve others.
 constexpr int kReadsPerTurn = 4;
+int socket_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
 // Low bit of epoll_event.data marks a Source (listener/watch) rather than a Connection.
 constexpr uintptr_t kSourceTag = 1;
 }  // namespace
@@ -74,7 +80,7 @@ void EpollReactor::update_mask(Connection& c) {
   epoll_event ev{};
   ev.events = 0;
   if (c.read_armed_) ev.events |= EPOLLIN | EPOLLRDHUP;
-  if (c.send_inflight_) ev.events |= EPOLLOUT;
+  if (c.send_inflight_ || c.connecting_) ev.events |= EPOLLOUT;
   ev.data.ptr = &c;
   epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd_, &ev);
 }
@@ -91,6 +97,17 @@ void EpollReactor::arm_read(Connection& c) {
   }
   c.read_armed_ = true;
   update_mask(c);
+}
+
+void EpollReactor::start_connect(Connection& c) {
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.ptr = &c;
+  c.inflight_ = 1;  // "registered with epoll"
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
+    c.inflight_ = 0;
+    connect_finished(c, errno);
+  }
 }
 
 void EpollReactor::disarm_read(Connection& c) {
@@ -166,6 +183,11 @@ void EpollReactor::wait_and_dispatch(int timeout_ms) {
     auto* c = reinterpret_cast<Connection*>(events[i].data.ptr);
     if (c->released_) continue;
     uint32_t ev = events[i].events;
+    if (c->connecting_) {
+      if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) connect_finished(*c, socket_error(c->fd_));
+      if (!c->released_ && !c->connecting_ && !c->closing_) update_mask(*c);
+      continue;
+    }
     if ((ev & EPOLLOUT) && c->send_inflight_) try_send(*c);
     if (c->released_) continue;
     if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && c->read_armed_) {

@@ -136,12 +136,43 @@ Connection* Reactor::attach(int fd, StreamHandler* handler) {
   return c;
 }
 
+Connection* Reactor::connect(int fd, StreamHandler* handler) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto* c = new Connection(*this, fd, handler);
+  c->connecting_ = true;
+  live_.insert(c);
+  start_connect(*c);
+  return c;
+}
+
+void Reactor::connect_finished(Connection& c, int err) {
+  if (!c.connecting_ || c.closing_ || c.released_) return;
+  c.connecting_ = false;
+  if (err != 0) {
+    c.peer_closed_ = true;  // nothing will ever arrive
+    c.out_.clear();
+    c.front_sent_ = 0;
+    c.pending_bytes_ = 0;
+    c.handler_->on_connected(c, err);
+    return;
+  }
+  arm_read(c);
+  if (c.pending_bytes_ > 0) c.mark_dirty();
+  c.handler_->on_connected(c, 0);
+}
+
 void Reactor::request_close(Connection& c) {
   if (c.closing_) return;
   c.closing_ = true;
+  if (c.connecting_) {  // abandoned: what was queued for it goes nowhere
+    c.out_.clear();
+    c.front_sent_ = 0;
+    c.pending_bytes_ = 0;
+  }
   ++closing_connections_;
   if (!c.paused_ && !c.peer_closed_) disarm_read(c);
-  if (c.pending_bytes_ == 0 && !c.send_inflight_) {
+  if ((c.pending_bytes_ == 0 || c.connecting_) && !c.send_inflight_) {
     start_close(c);
   } else {
     c.mark_dirty();
@@ -154,7 +185,7 @@ void Reactor::flush_dirty() {
   list.swap(dirty_);
   for (Connection* c : list) {
     c->dirty_ = false;
-    if (c->released_ || c->send_inflight_) continue;
+    if (c->released_ || c->send_inflight_ || c->connecting_) continue;
     if (c->pending_bytes_ > 0) {
       c->iov_.resize(kMaxIovPerSend);
       size_t bytes = 0;

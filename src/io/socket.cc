@@ -126,4 +126,44 @@ Result<int> connect_unix(const std::string& path) {
   return fd;
 }
 
+Result<std::vector<PeerAddress>> resolve_peer(const std::string& host, uint16_t port) {
+  auto found = resolve(host, port, false);
+  if (!found.ok()) return found.error();
+  std::vector<PeerAddress> peers;
+  for (addrinfo* ai = found.value(); ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    PeerAddress p;
+    std::memcpy(&p.storage, ai->ai_addr, ai->ai_addrlen);
+    p.length = ai->ai_addrlen;
+    bool v6 = ai->ai_family == AF_INET6;
+    p.text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    peers.push_back(std::move(p));
+  }
+  freeaddrinfo(found.value());
+  if (peers.empty()) return make_error("no address for " + host);
+  return peers;
+}
+
+Result<PeerAddress> unix_peer(const std::string& path) {
+  auto sa = unix_address(path);
+  if (!sa.ok()) return sa.error();
+  PeerAddress p;
+  std::memcpy(&p.storage, &sa.value(), sizeof(sockaddr_un));
+  p.length = sizeof(sockaddr_un);
+  p.text = "unix:" + path;
+  return p;
+}
+
+Result<int> start_connect(const PeerAddress& peer) {
+  int fd = ::socket(peer.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(sys_error("socket"));
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&peer.storage), peer.length) == 0 ||
+      errno == EINPROGRESS) {
+    return fd;
+  }
+  std::string e = sys_error("connect to " + peer.text);
+  ::close(fd);
+  return make_error(e);
+}
+
 }  // namespace listgate::io

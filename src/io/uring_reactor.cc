@@ -19,7 +19,7 @@ constexpr unsigned kBufRingEntries = 1024;
 constexpr int kBufGroup = 0;
 
 // user_data: a pointer with the operation in its low three bits.
-enum Op : uintptr_t { op_recv = 0, op_send = 1, op_accept = 2, op_poll = 3, op_ignore = 4 };
+enum Op : uintptr_t { op_recv = 0, op_send = 1, op_accept = 2, op_poll = 3, op_ignore = 4, op_connect = 5 };
 constexpr uintptr_t kOpMask = 7;
 
 uint64_t tag(void* p, Op op) { return reinterpret_cast<uintptr_t>(p) | op; }
@@ -194,6 +194,14 @@ void UringReactor::start_send(Connection& c) {
   ++c.inflight_;
 }
 
+void UringReactor::start_connect(Connection& c) {
+  // Writability of a connecting socket means the connect finished (SO_ERROR says how).
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_poll_add(sqe, c.fd_, POLLOUT);
+  io_uring_sqe_set_data64(sqe, tag(&c, op_connect));
+  ++c.inflight_;
+}
+
 void UringReactor::start_close(Connection& c) {
   if (c.released_) return;
   if (c.inflight_ == 0) {
@@ -277,6 +285,21 @@ void UringReactor::handle(io_uring_cqe* cqe) {
       auto& s = *static_cast<Source*>(p);
       if (cqe->res > 0) s.on_ready();
       if (!(cqe->flags & IORING_CQE_F_MORE)) arm_poll(s);
+      break;
+    }
+    case op_connect: {
+      auto& c = *static_cast<Connection*>(p);
+      if (!c.closing_) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (cqe->res < 0) {
+          err = -cqe->res;
+        } else if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+          err = errno;
+        }
+        connect_finished(c, err);
+      }
+      op_done(c);
       break;
     }
     case op_ignore:

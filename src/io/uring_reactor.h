@@ -30,6 +30,7 @@ class UringReactor final : public Reactor {
   void disarm_read(Connection& c) override;
   void start_send(Connection& c) override;
   void start_close(Connection& c) override;
+  void start_connect(Connection& c) override;
   void wait_and_dispatch(int timeout_ms) override;
 
  private:

@@ -45,6 +45,9 @@ class StreamHandler {
   virtual void on_peer_closed(Connection& c, int err) = 0;
   // Every byte written so far has been handed to the kernel.
   virtual void on_drained(Connection&) {}
+  // An outbound connection (Reactor::connect) is up (err == 0) or failed
+  // (err = errno). After a failure the owner should close() the connection.
+  virtual void on_connected(Connection&, int /*err*/) {}
 };
 
 // One connected socket. Created by Reactor::attach, destroyed by the reactor
@@ -67,6 +70,8 @@ class Connection {
   // Flushes what is queued, then closes the socket.
   void close();
   bool closing() const { return closing_; }
+  // Reactor::connect has not reported yet.
+  bool connecting() const { return connecting_; }
 
   void* user = nullptr;  // the owner's per-connection pointer
 
@@ -106,6 +111,7 @@ class Connection {
   bool read_armed_ = false;    // backend bookkeeping
   bool peer_closed_ = false;
   bool released_ = false;
+  bool connecting_ = false;    // outbound, waiting for the connect to finish
   // Backend scratch for the send in flight (io_uring needs it stable).
   std::vector<iovec> iov_;
   msghdr msg_{};
@@ -136,6 +142,11 @@ class Reactor {
   virtual void stop_listening() = 0;
   // Starts receiving on a connected socket.
   Connection* attach(int fd, StreamHandler* handler);
+  // Takes a non-blocking socket whose connect() is in progress (or done) and
+  // reports the outcome through handler->on_connected; receiving starts on
+  // success. Writes made before that are held until the connection is up.
+  // close() while connecting abandons the attempt (the connect timeout).
+  Connection* connect(int fd, StreamHandler* handler);
   // Calls on_ready whenever fd is readable (signalfd, eventfd).
   virtual Result<void> watch_readable(int fd, std::function<void()> on_ready) = 0;
 
@@ -168,6 +179,8 @@ class Reactor {
   virtual void disarm_read(Connection& c) = 0;
   virtual void start_send(Connection& c) = 0;
   virtual void start_close(Connection& c) = 0;
+  // Waits for an outbound connect to finish, then calls connect_finished.
+  virtual void start_connect(Connection& c) = 0;
   // Waits for events up to `timeout` (negative: no limit), then handles them.
   virtual void wait_and_dispatch(int timeout_ms) = 0;
 
@@ -175,6 +188,8 @@ class Reactor {
   void deliver_data(Connection& c, Slice data);
   void deliver_peer_closed(Connection& c, int err);
   void send_finished(Connection& c, long result);
+  // The outbound connect ended: err from SO_ERROR (or the wait itself).
+  void connect_finished(Connection& c, int err);
   // The backend has no operation left on c: free it.
   void release(Connection& c);
 

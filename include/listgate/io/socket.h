@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <sys/socket.h>
+
 #include <string>
+#include <vector>
 
 #include "listgate/base/result.h"
 
@@ -19,5 +22,19 @@ uint16_t bound_port(int fd);
 // A blocking TCP connection (for tests and tools, not the reactor).
 Result<int> connect_tcp(const std::string& host, uint16_t port);
 Result<int> connect_unix(const std::string& path);
+
+// A resolved peer for outbound connections made from the reactor.
+struct PeerAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  std::string text;  // "host:port" or "unix:/path", for logs
+};
+// Resolves host:port (getaddrinfo: blocking, so done ahead of time, not per connect).
+Result<std::vector<PeerAddress>> resolve_peer(const std::string& host, uint16_t port);
+Result<PeerAddress> unix_peer(const std::string& path);
+// A non-blocking socket with connect() started (EINPROGRESS) or done; hand
+// it to Reactor::connect. Errors known at once (no such Unix socket, ...) are
+// returned here.
+Result<int> start_connect(const PeerAddress& peer);
 
 }  // namespace listgate::io

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -213,6 +214,110 @@ TEST_P(ReactorTest, ManyConnectionsAtOnce) {
   client.join();
   EXPECT_EQ(ok, kClients);
   EXPECT_EQ(r->connection_count(), 0u);
+}
+
+// The client side of an outbound connection: records the outcome, sends a
+// line queued before the connect finished, collects what comes back.
+class Dialer : public StreamHandler {
+ public:
+  void on_connected(Connection& c, int err) override {
+    connected = true;
+    error = err;
+    if (err != 0) c.close();
+  }
+  void on_data(Connection&, Slice data) override { received += data.view(); }
+  void on_peer_closed(Connection& c, int) override {
+    peer_closed = true;
+    c.close();
+  }
+  bool connected = false;
+  int error = -1;
+  bool peer_closed = false;
+  std::string received;
+};
+
+TEST_P(ReactorTest, ConnectsOutboundAndSendsWhatWasQueuedBeforehand) {
+  auto r = make(GetParam());
+  ASSERT_TRUE(r);
+  auto lfd = listen_tcp("127.0.0.1", 0);
+  ASSERT_TRUE(lfd.ok());
+  Echo echo;
+  ASSERT_TRUE(r->listen(lfd.value(), [&](int fd) { r->attach(fd, &echo); }).ok());
+  auto peers = resolve_peer("127.0.0.1", bound_port(lfd.value()));
+  ASSERT_TRUE(peers.ok());
+  auto fd = start_connect(peers.value().front());
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  Dialer dialer;
+  Connection* out = r->connect(fd.value(), &dialer);
+  EXPECT_TRUE(out->connecting());
+  out->write("hello\n");  // held until the connect is done
+  run_until(*r, [&] { return dialer.received == "hello\n"; });
+  EXPECT_TRUE(dialer.connected);
+  EXPECT_EQ(dialer.error, 0);
+  EXPECT_FALSE(out->connecting());
+  out->write("bye\n");
+  run_until(*r, [&] { return dialer.peer_closed; });
+  EXPECT_EQ(dialer.received, "hello\nclosing\n");
+  run_until(*r, [&] { return r->connection_count() == 0; });
+  EXPECT_EQ(r->connection_count(), 0u);
+}
+
+TEST_P(ReactorTest, ConnectToAClosedPortReportsTheError) {
+  auto r = make(GetParam());
+  ASSERT_TRUE(r);
+  // A port that was just free: bind, read the number, close.
+  auto lfd = listen_tcp("127.0.0.1", 0);
+  ASSERT_TRUE(lfd.ok());
+  uint16_t port = bound_port(lfd.value());
+  ::close(lfd.value());
+  auto peers = resolve_peer("127.0.0.1", port);
+  ASSERT_TRUE(peers.ok());
+  auto fd = start_connect(peers.value().front());
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  Dialer dialer;
+  Connection* out = r->connect(fd.value(), &dialer);
+  out->write("never sent\n");
+  run_until(*r, [&] { return dialer.connected && r->connection_count() == 0; });
+  EXPECT_TRUE(dialer.connected);
+  EXPECT_EQ(dialer.error, ECONNREFUSED);
+  EXPECT_EQ(r->connection_count(), 0u);
+}
+
+TEST_P(ReactorTest, ClosingWhileConnectingAbandonsTheAttempt) {
+  auto r = make(GetParam());
+  ASSERT_TRUE(r);
+  // A listener that never accepts, with its accept queue already full: the
+  // kernel drops further SYNs, so the next connect stays in progress.
+  auto lfd = listen_tcp("127.0.0.1", 0, 0);
+  ASSERT_TRUE(lfd.ok());
+  uint16_t port = bound_port(lfd.value());
+  std::vector<int> fillers;
+  auto peers = resolve_peer("127.0.0.1", port);
+  ASSERT_TRUE(peers.ok());
+  for (int i = 0; i < 3; ++i) {
+    auto f = start_connect(peers.value().front());
+    if (f.ok()) fillers.push_back(f.value());
+  }
+  std::this_thread::sleep_for(50ms);  // let the handshakes that can finish, finish
+  auto fd = start_connect(peers.value().front());
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  Dialer dialer;
+  Connection* out = r->connect(fd.value(), &dialer);
+  out->write("queued\n");
+  r->add_timer(20ms, [&] { out->close(); });  // the owner's connect timeout
+  run_until(*r, [&] { return r->connection_count() == 0; });
+  EXPECT_EQ(r->connection_count(), 0u);
+  EXPECT_FALSE(dialer.connected) << "no callback after close()";
+  for (int f : fillers) ::close(f);
+  ::close(lfd.value());
+}
+
+TEST(UnixPeer, StartConnectToAMissingSocketFailsAtOnce) {
+  auto peer = unix_peer("/nonexistent/listgate-test.sock");
+  ASSERT_TRUE(peer.ok());
+  auto fd = start_connect(peer.value());
+  ASSERT_FALSE(fd.ok());
+  EXPECT_NE(fd.error().message.find("unix:/nonexistent/listgate-test.sock"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReactorTest, ::testing::Values("uring", "epoll"),
