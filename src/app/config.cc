@@ -75,6 +75,19 @@ Result<std::string> non_empty(std::string_view value) {
   return std::string(*v);
 }
 
+// configparser's booleans (what lazr.config accepts), any case.
+Result<bool> boolean(std::string_view value) {
+  auto v = one_line(value);
+  if (!v) return v.error();
+  std::string lower;
+  for (char ch : *v) lower += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  for (std::string_view yes : {"1", "yes", "true", "on"})
+    if (lower == yes) return true;
+  for (std::string_view no : {"0", "no", "false", "off"})
+    if (lower == no) return false;
+  return make_error(text::concat({"'", *v, "' is not a boolean (yes/no, true/false, on/off, 1/0)"}));
+}
+
 Result<uint64_t> whole_number(std::string_view value, uint64_t min, uint64_t max) {
   auto v = one_line(value);
   if (!v) return v.error();
@@ -237,6 +250,7 @@ const std::vector<KeySpec>& listgate_keys() {
       {"smtp_pool_size", make_apply<uint64_t>(count(1, kMaxPoolSize), [](Config& c, uint64_t v) {
          c.listgate.smtp_pool_size = static_cast<uint32_t>(v);
        })},
+      {"use_xverp", make_apply<bool>(boolean, [](Config& c, bool v) { c.listgate.use_xverp = v; })},
       {"retry_initial", make_apply<seconds>([](std::string_view v) { return duration(v, ZeroAllowed::no); },
                                             [](Config& c, seconds v) { c.listgate.retry_initial = v; })},
       {"retry_max", make_apply<seconds>([](std::string_view v) { return duration(v, ZeroAllowed::no); },

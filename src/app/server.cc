@@ -70,9 +70,6 @@ lmtp::Session::DirectorySource Server::directory_source() {
 }
 
 Result<void> Server::start() {
-  if (!config_.discard)
-    return make_error("delivery is not built yet: run `listgate serve --discard` to measure the front end");
-
   table::TableOptions table_options;
   table_options.verp_delimiter = config_.mta.verp_delimiter.empty() ? '+' : config_.mta.verp_delimiter[0];
   auto loaded = table::load_table_file(config_.listgate.table, table_options);
@@ -88,7 +85,17 @@ Result<void> Server::start() {
   if (!why_not.empty()) log_event(Level::warning, "io_uring_unavailable", {{"reason", why_not}, {"using", "epoll"}});
   log_event(Level::info, "io_backend", {{"backend", reactor_->backend_name()}});
 
-  deliverer_ = std::make_unique<delivery::DiscardDeliverer>();
+  if (config_.discard) {
+    discard_ = std::make_unique<delivery::DiscardDeliverer>();
+  } else {
+    auto stack = DeliveryStack::open(config_, *reactor_);
+    if (!stack) return stack.error();
+    delivery_ = std::move(*stack);
+    log_event(Level::info, "delivery", {{"smtp", config_.mta.smtp.to_string()},
+                                        {"pool_size", config_.listgate.smtp_pool_size},
+                                        {"spool_dir", config_.listgate.spool_dir},
+                                        {"bounce_log", config_.listgate.bounce_log}});
+  }
 
   auto signals = install_signals();
   if (!signals.ok()) return signals;
@@ -254,6 +261,7 @@ void Server::begin_drain() {
 void Server::finish_drain() {
   if (drain_timer_ != 0) reactor_->cancel_timer(drain_timer_);
   drain_timer_ = 0;
+  if (delivery_) delivery_->quit_idle();
   reactor_->stop();
 }
 
@@ -296,6 +304,7 @@ void Server::register_metrics() {
   counter("listgate_bytes_out_total", "Octets sent on all sockets.", &io_stats.bytes_out);
   gauge("listgate_buffers_in_use", "Receive buffers holding data.",
         [this] { return double(reactor_->buffers_holding_data()); });
+  if (delivery_) delivery_->register_metrics(metrics_);
 }
 
 std::string Server::render_metrics() { return metrics_.render(); }

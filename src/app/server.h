@@ -16,6 +16,7 @@
 #include "listgate/io/reactor.h"
 #include "listgate/lmtp/session.h"
 #include "listgate/table/list_table.h"
+#include "delivery_stack.h"
 #include "table_reloader.h"
 
 namespace listgate::app {
@@ -36,7 +37,7 @@ class Server {
   const lmtp::SessionConfig& session_config() const { return session_config_; }
   lmtp::Session::DirectorySource directory_source();
   lmtp::Counters& lmtp_counters() { return counters_; }
-  delivery::Deliverer& deliverer() { return *deliverer_; }
+  delivery::Deliverer& deliverer() { return delivery_ ? delivery_->deliverer() : *discard_; }
   io::Reactor& reactor() { return *reactor_; }
   std::string render_metrics();
   void touch(LmtpConnection& c);
@@ -67,7 +68,8 @@ class Server {
   Config config_;
   lmtp::SessionConfig session_config_;
   std::unique_ptr<io::Reactor> reactor_;
-  std::unique_ptr<delivery::Deliverer> deliverer_;
+  std::unique_ptr<delivery::Deliverer> discard_;  // --discard
+  std::unique_ptr<DeliveryStack> delivery_;        // otherwise
   std::unique_ptr<TableReloader> reloader_;
   TableReloader::Table table_;
   lmtp::Counters counters_;

@@ -247,7 +247,8 @@ void ListDeliverer::relay(const std::shared_ptr<Delivery>& d, const table::Backe
                                     (r.enhanced == kSyntheticTempStatus || r.enhanced == kUnreachableStatus);
                  if (unreachable) {
                    ++counters_.relay_unreachable;
-                   d->replies[rcpts[k]] = concat({"451 4.4.1 backend ", name, " unreachable: ", r.text});
+                   d->replies[rcpts[k]] = r.text.starts_with(name) ? concat({"451 4.4.1 ", r.text})
+                                                                 : concat({"451 4.4.1 ", name, " unreachable: ", r.text});
                  } else {
                    d->replies[rcpts[k]] = r.line();
                  }

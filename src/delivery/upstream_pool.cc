@@ -156,7 +156,10 @@ UpstreamPool::UpstreamPool(io::Reactor& reactor, PoolConfig config, ClientCounte
 UpstreamPool::~UpstreamPool() {
   *alive_ = false;
   if (sweep_timer_ != 0) reactor_.cancel_timer(sweep_timer_);
-  for (auto& link : links_) {
+  // Out of links_ first: a link that ends inside quit_if_idle() removes itself from it.
+  std::vector<std::unique_ptr<Link>> links = std::move(links_);
+  links_.clear();
+  for (auto& link : links) {
     link->quit_if_idle();
     link->close_now();
   }

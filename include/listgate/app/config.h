@@ -97,6 +97,10 @@ struct ListgateConfig {
   uint64_t max_message_size = 52428800;
   std::chrono::seconds idle_timeout{300};
   uint32_t smtp_pool_size = 16;
+  // VERP lists: when smtp_host offers XVERP, one transaction per chunk of
+  // max_recipients with XVERP (the MTA makes the per-member senders)
+  // instead of one transaction per member.
+  bool use_xverp = false;
   std::chrono::seconds retry_initial{5};
   std::chrono::seconds retry_max{15 * 60};
   PostfixMapType postfix_map_type = PostfixMapType::hash;
