@@ -29,6 +29,8 @@ class LmtpConnection final : public io::StreamHandler {
   void idle_timeout();
   void shutdown();
   bool in_transaction() const { return session_.in_transaction() || delivering_; }
+  // Waiting for our own delivery to answer: not idle, whatever the clock says.
+  bool delivering() const { return delivering_; }
 
   // The server's idle list: least recently active first.
   LmtpConnection* idle_prev = nullptr;

@@ -203,6 +203,10 @@ void Server::forget(MetricsConnection* c) {
 void Server::sweep_idle() {
   auto limit = reactor_->now() - config_.listgate.idle_timeout;
   while (idle_head_ != nullptr && idle_head_->last_active <= limit) {
+    if (idle_head_->delivering()) {  // a slow upstream is not the client's idleness
+      touch(*idle_head_);
+      continue;
+    }
     ++server_counters_.idle_timeouts;
     idle_head_->idle_timeout();  // closes and detaches it
   }
