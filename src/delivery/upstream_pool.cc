@@ -39,6 +39,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
   bool has_job() const { return has_job_; }
   bool gone() const { return gone_; }
   bool handshake_done() const { return handshake_done_; }
+  bool offers_xverp() const { return client_.extensions().xverp; }
 
   // Ends the connection now with `why` (timeouts).
   void abort(std::string why) {
@@ -204,6 +205,8 @@ void UpstreamPool::dispatch() {
     break;
   }
   dispatching_ = false;
+  // Jobs submitted from inside the callbacks above wait for the next sweep.
+  if (!queue_.empty()) arm_sweep();
 }
 
 bool UpstreamPool::open_link() {
@@ -232,7 +235,7 @@ void UpstreamPool::link_ready(Link& link) {
   backoff_ = 0ms;
   down_until_ = {};
   last_failure_.clear();
-  (void)link;
+  offers_xverp_ = link.offers_xverp();
 }
 
 void UpstreamPool::link_failed_to_start(Link& link, const Reply& why) {
@@ -249,6 +252,9 @@ void UpstreamPool::link_gone(Link& link) {
   graveyard_.push_back(std::move(*it));
   links_.erase(it);
   arm_sweep();
+  // Work waiting for a connection gets a new one now (or fails fast while
+  // the upstream is down), not at the next sweep.
+  dispatch();
 }
 
 Reply UpstreamPool::unreachable_reply(std::string_view why) const {

@@ -13,6 +13,7 @@
 
 #include "listgate/io/reactor.h"
 #include "listgate/io/socket.h"
+#include "../../support/run_until.h"
 
 namespace listgate::io {
 namespace {
@@ -50,21 +51,7 @@ class Echo : public StreamHandler {
 
 class ReactorTest : public ::testing::TestWithParam<std::string> {};
 
-// Runs the reactor on this thread until `done` or a bound of turns/time.
-template <class Pred>
-void run_until(Reactor& r, Pred done, std::chrono::milliseconds limit = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  std::function<void()> tick;
-  tick = [&] {
-    if (done() || std::chrono::steady_clock::now() > deadline) {
-      r.stop();
-      return;
-    }
-    r.add_timer(1ms, tick);
-  };
-  r.add_timer(0ms, tick);
-  r.run();
-}
+using listgate::testing::run_until;
 
 std::string read_some(int fd, size_t want, std::chrono::milliseconds limit = 5s) {
   std::string got;
