@@ -96,7 +96,7 @@ else
 fi
 
 note "postfix: a real Postfix hands list mail to listgate"
-if bash tests/postfix/run.sh "$root/build-release/src/app/listgate" >"$results/postfix.log" 2>&1; then
+if bash tests/postfix/run.sh "$root/build-release/src/app/listgate" "$root/build-release/bench/sink/listgate-sink" >"$results/postfix.log" 2>&1; then
   tail -5 "$results/postfix.log"
   line=$(grep -E '^postfix: [0-9]+ passed, [0-9]+ failed' "$results/postfix.log" | tail -1)
   passed=$((passed + $(echo "$line" | awk '{print $2}')))
