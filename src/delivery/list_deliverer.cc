@@ -116,13 +116,15 @@ void ListDeliverer::deliver_post(const std::shared_ptr<Delivery>& d, uint32_t li
   std::string prefix = list_header_lines(ListHeaderFields{info.address, info.local_part, info.domain,
                                                           headers.has_message_id ? "" : d->new_message_id});
   BatchEnvelope envelope{concat({info.local_part, "-bounces@", info.domain}), info.verp, config_.use_xverp, &verp_};
-  std::vector<std::string> members(info.members.begin(), info.members.end());
+  // Views into the table, which the batch keeps alive: no copy per member.
+  std::vector<std::string_view> members(info.members.begin(), info.members.end());
   ++d->open;
-  send_batch(outbound_, envelope, std::move(members), d->message(prefix), config_.max_recipients, batch_counters_,
-             [this, d, list, rcpts, envelope, prefix](std::vector<RecipientOutcome> outcomes) {
+  send_batch(outbound_, envelope, std::move(members), d->table, d->message(prefix), config_.max_recipients,
+             batch_counters_,
+             [this, d, list, rcpts, envelope, prefix](BatchOutcomes outcomes) {
                table::ListInfo info = d->table->list(list);
                settle(d, rcpts, std::string(info.address), SpoolKind::post, envelope, prefix,
-                      info.members, std::move(outcomes));
+                      info.members, outcomes);
              });
 }
 
@@ -136,25 +138,28 @@ void ListDeliverer::deliver_owner(const std::shared_ptr<Delivery>& d, uint32_t l
   ++counters_.owner_messages;
   d->scan(config_.hostname);  // for the Message-ID in bounce lines
   BatchEnvelope envelope{concat({info.local_part, "-bounces@", info.domain}), false, false, &verp_};
-  std::vector<std::string> owners(info.owners.begin(), info.owners.end());
+  std::vector<std::string_view> owners(info.owners.begin(), info.owners.end());
   ++d->open;
-  send_batch(outbound_, envelope, std::move(owners), d->message(""), config_.max_recipients, batch_counters_,
-             [this, d, list, rcpts, envelope](std::vector<RecipientOutcome> outcomes) {
+  send_batch(outbound_, envelope, std::move(owners), d->table, d->message(""), config_.max_recipients,
+             batch_counters_,
+             [this, d, list, rcpts, envelope](BatchOutcomes outcomes) {
                table::ListInfo info = d->table->list(list);
-               settle(d, rcpts, std::string(info.address), SpoolKind::owner, envelope, "", info.owners,
-                      std::move(outcomes));
+               settle(d, rcpts, std::string(info.address), SpoolKind::owner, envelope, "", info.owners, outcomes);
              });
 }
 
 void ListDeliverer::settle(const std::shared_ptr<Delivery>& d, const std::vector<size_t>& rcpts,
                            const std::string& list, SpoolKind kind, const BatchEnvelope& envelope,
                            const std::string& prefix, const table::AddressList& addresses,
-                           std::vector<RecipientOutcome> outcomes) {
+                           const BatchOutcomes& outcomes) {
   size_t delivered = 0;
   size_t refused = 0;
   std::vector<std::string> owed;
   Reply last;
-  for (size_t k = 0; k < outcomes.size() && k < addresses.size(); ++k) {
+  // Everybody delivered (the common case): no need to look at each member.
+  const bool all_delivered = outcomes.count(Outcome::delivered) == outcomes.size() && outcomes.size() <= addresses.size();
+  if (all_delivered) delivered = outcomes.size();
+  for (size_t k = 0; !all_delivered && k < outcomes.size() && k < addresses.size(); ++k) {
     switch (outcomes[k].outcome) {
       case Outcome::delivered:
         ++delivered;
@@ -165,7 +170,7 @@ void ListDeliverer::settle(const std::shared_ptr<Delivery>& d, const std::vector
         break;
       case Outcome::deferred:
         owed.emplace_back(addresses[k]);
-        last = std::move(outcomes[k].reply);
+        last = outcomes[k].reply;
         break;
     }
   }
@@ -240,7 +245,7 @@ void ListDeliverer::relay(const std::shared_ptr<Delivery>& d, const table::Backe
   ++d->open;
   // One transaction: the backend answers for each recipient (LMTP) or for all (SMTP).
   send_batch(pool, envelope, std::move(addresses), d->message(""), 0, batch_counters_,
-             [this, d, rcpts, name = pool.config().name](std::vector<RecipientOutcome> outcomes) {
+             [this, d, rcpts, name = pool.config().name](BatchOutcomes outcomes) {
                for (size_t k = 0; k < rcpts.size(); ++k) {
                  const Reply& r = outcomes[k].reply;
                  bool unreachable = r.code == kSyntheticTempCode &&

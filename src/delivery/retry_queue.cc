@@ -97,9 +97,18 @@ void RetryQueue::schedule() {
 
 void RetryQueue::run_due() {
   int64_t now = unix_now();
-  for (auto& [id, e] : entries_) {
-    if (running_ >= config_.concurrency) break;
-    if (!e.running && e.spool.next_attempt <= now) attempt(e);
+  // An attempt can finish inside attempt() (a pool that is down fails jobs at
+  // once) and erase its entry, so the due ids are taken first. At most
+  // `concurrency` attempts start per call, finished or not: a long backlog
+  // during an outage must not hold the reactor (the timer brings the rest).
+  std::vector<std::string> due;
+  for (const auto& [id, e] : entries_) {
+    if (running_ + due.size() >= config_.concurrency) break;
+    if (!e.running && e.spool.next_attempt <= now) due.push_back(id);
+  }
+  for (const std::string& id : due) {
+    auto it = entries_.find(id);
+    if (it != entries_.end() && !it->second.running) attempt(it->second);
   }
   // Entries still due wait for a running one to finish (attempt_done reschedules).
   if (running_ < config_.concurrency) schedule();
@@ -130,13 +139,13 @@ void RetryQueue::attempt(Entry& e) {
   std::string id = e.spool.id;
   std::weak_ptr<bool> alive = alive_;
   send_batch(pool_, envelope, e.spool.recipients, std::move(message), config_.max_recipients, batch_counters_,
-             [this, alive, id](std::vector<RecipientOutcome> outcomes) {
+             [this, alive, id](BatchOutcomes outcomes) {
                if (alive.expired()) return;
-               attempt_done(id, std::move(outcomes));
+               attempt_done(id, outcomes);
              });
 }
 
-void RetryQueue::attempt_done(const std::string& id, std::vector<RecipientOutcome> outcomes) {
+void RetryQueue::attempt_done(const std::string& id, const BatchOutcomes& outcomes) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   Entry& e = it->second;
@@ -181,7 +190,9 @@ void RetryQueue::attempt_done(const std::string& id, std::vector<RecipientOutcom
     auto updated = spool_.update(s);
     if (!updated.ok()) warn_("spool_update_failed", updated.error().message);
   }
-  run_due();
+  // Not run_due(): this may run inside attempt(), and a chain of attempts
+  // that finish at once would recurse without bound; the timer goes next turn.
+  schedule();
 }
 
 }  // namespace listgate::delivery

@@ -135,9 +135,28 @@ void append_repaired(Writer& w, const io::SliceChain& body) {
   if (st.pending_cr) w.inserted("\n");
 }
 
+// True when `prefix` is in wire form already (what listgate generates):
+// every line ends in CRLF, no other CR or LF, no line starts with '.'.
+bool in_wire_form(std::string_view prefix) {
+  if (prefix.empty()) return true;
+  if (!prefix.ends_with(kCrLf)) return false;
+  size_t start = 0;
+  while (start < prefix.size()) {
+    if (prefix[start] == '.') return false;
+    const size_t lf = prefix.find('\n', start);  // there is one: the prefix ends in CRLF
+    if (lf == start || prefix[lf - 1] != '\r') return false;
+    if (prefix.substr(start, lf - 1 - start).find('\r') != std::string_view::npos) return false;
+    start = lf + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string wire_header_prefix(std::string_view prefix) {
+  // Every transaction of a fan-out converts the same prefix: the common
+  // case is a plain copy.
+  if (in_wire_form(prefix)) return std::string(prefix);
   std::string out;
   out.reserve(prefix.size() + kCrLf.size());
   bool line_start = true;

@@ -12,9 +12,15 @@
 // Any failure goes through fail(), which answers every open recipient.
 #include "listgate/delivery/smtp_client.h"
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "listgate/delivery/smtp_auth.h"
 #include "listgate/delivery/smtp_body.h"
@@ -78,7 +84,7 @@ struct Expect {
 struct ActiveJob {
   Job job;
   std::string wire_prefix;
-  std::vector<Reply> results;
+  ReplyList results;
   std::vector<bool> answered;
   std::vector<uint32_t> to_send;   // recipients that get a RCPT, in order
   std::vector<uint32_t> accepted;  // RCPT accepted, in order
@@ -145,14 +151,25 @@ struct SmtpClient::Impl {
 
   void answer(uint32_t i, const Reply& r) {
     if (job->answered[i]) return;
-    job->results[i] = r;
+    job->results.set(i, job->results.add(r));
+    job->answered[i] = true;
+  }
+  // Recipients answered alike share one stored copy of the reply: the final
+  // dot answers every accepted member of a fan-out transaction.
+  static constexpr uint32_t kNotStored = UINT32_MAX;
+  void answer_shared(uint32_t i, const Reply& r, uint32_t& handle) {
+    if (job->answered[i]) return;
+    if (handle == kNotStored) handle = job->results.add(r);
+    job->results.set(i, handle);
     job->answered[i] = true;
   }
   void answer_open(const Reply& r) {
-    for (uint32_t i = 0; i < job->results.size(); ++i) answer(i, r);
+    uint32_t handle = kNotStored;
+    for (uint32_t i = 0; i < job->results.size(); ++i) answer_shared(i, r, handle);
   }
   void answer_accepted(const Reply& r) {
-    for (uint32_t i : job->accepted) answer(i, r);
+    uint32_t handle = kNotStored;
+    for (uint32_t i : job->accepted) answer_shared(i, r, handle);
   }
 
   // --- failure ---
@@ -242,7 +259,7 @@ struct SmtpClient::Impl {
   void accept_job(Job&& next) {
     job.emplace();
     job->job = std::move(next);
-    job->results.assign(job->job.recipients.size(), Reply{});
+    job->results.reset(job->job.recipients.size());
     job->answered.assign(job->job.recipients.size(), false);
     if (state == ClientState::ready) start_job();
   }
@@ -251,19 +268,26 @@ struct SmtpClient::Impl {
     state = ClientState::busy;
     ActiveJob& j = *job;
     const size_t n = j.job.recipients.size();
-    if (!commands::valid_path(j.job.sender)) {
+    const commands::PathCheck sender = commands::check_path(j.job.sender);
+    if (!sender.valid) {
       answer_open(kBadSender.make());
       complete_job();
       return;
     }
+    // One pass per address: syntax and SMTPUTF8 (the fan-out's per-member cost).
+    bool non_ascii = sender.non_ascii;
+    j.to_send.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
-      if (commands::valid_path(j.job.recipients[i])) {
+      const commands::PathCheck c = commands::check_path(j.job.recipients[i]);
+      non_ascii |= c.non_ascii;
+      if (c.valid) {
         j.to_send.push_back(i);
       } else {
         answer(i, kBadRecipient.make());
       }
     }
-    j.smtputf8 = j.job.smtputf8 || commands::has_non_ascii_address(j.job);
+    j.accepted.reserve(j.to_send.size());
+    j.smtputf8 = j.job.smtputf8 || non_ascii;
     j.wire_prefix = wire_header_prefix(j.job.header_prefix);
     j.size = j.wire_prefix.size() + (j.job.body ? io::total_length(*j.job.body) : 0);
     if (j.to_send.empty()) {
@@ -314,6 +338,12 @@ struct SmtpClient::Impl {
         case SendStep::rcpt:
           if (j.mail_refused) {
             j.step = SendStep::done;
+          } else if (j.next_rcpt < j.to_send.size() && ext.pipelining) {
+            // The whole group at once (RFC 2920), in one growth of `line`.
+            const std::span<const uint32_t> rest(j.to_send.data() + j.next_rcpt, j.to_send.size() - j.next_rcpt);
+            commands::append_rcpts(line, j.job.recipients, rest);
+            for (uint32_t i : rest) expect.push_back({Expect::Kind::rcpt, i});
+            j.next_rcpt = j.to_send.size();
           } else if (j.next_rcpt < j.to_send.size()) {
             const uint32_t i = j.to_send[j.next_rcpt++];
             commands::append_rcpt(line, j.job.recipients[i]);
@@ -336,12 +366,13 @@ struct SmtpClient::Impl {
           break;
       }
     }
-    out.append(line);
+    out.append(std::move(line));
+    line.clear();  // moved from: valid, emptied here for the next group
   }
 
   void advance() {
     if (!job || state != ClientState::busy) return;
-    send_commands();
+    if (job->step != SendStep::done) send_commands();  // else nothing is left to send
     if (job->step == SendStep::done && expect.empty()) complete_job();
   }
 
@@ -501,6 +532,7 @@ struct SmtpClient::Impl {
       return;
     }
     while (!bytes.empty() && !finished()) {
+      if (accept_rcpt_run(bytes)) continue;
       const ReplyParser::Status st = parser.feed(bytes);
       if (st == ReplyParser::Status::need_more) return;
       if (st == ReplyParser::Status::error) {
@@ -509,6 +541,56 @@ struct SmtpClient::Impl {
       }
       on_reply(parser.take());
     }
+  }
+
+  // The fan-out's common case, without the general parser: a run of
+  // one-line 2xx replies to pipelined RCPTs, each whole in `bytes` (one per
+  // member). Does what on_reply() would; anything else (another code, a
+  // multi-line reply, a line split across reads, a malformed one) is left
+  // to the parser. Returns whether it took any.
+  bool accept_rcpt_run(std::string_view& bytes) {
+    if (!job || job->mail_refused || !parser.idle()) return false;
+    size_t taken = 0;
+    while (!bytes.empty() && !expect.empty() && expect.front().kind == Expect::Kind::rcpt) {
+      const size_t lf = find_lf(bytes);
+      if (lf == std::string_view::npos) break;
+      const size_t length = lf + 1;
+      if (!positive_reply_line(bytes.substr(0, length))) break;
+      job->accepted.push_back(expect.front().recipient);
+      expect.pop_front();
+      bytes.remove_prefix(length);
+      ++taken;
+    }
+    if (taken == 0) return false;
+    advance();
+    return true;
+  }
+
+  // Where the first LF in `bytes` is (a reply line is longer than
+  // kMaxReplyLine: npos). Most reply lines of a fan-out ("250 2.1.5 Ok")
+  // end within sixteen bytes: one vector compare, no call.
+  static size_t find_lf(std::string_view bytes) {
+#if defined(__SSE2__)
+    if (bytes.size() >= sizeof(__m128i)) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes.data()));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+      if (mask != 0) return static_cast<size_t>(__builtin_ctz(mask));
+    }
+#endif
+    const void* lf = std::memchr(bytes.data(), '\n', std::min(bytes.size(), kMaxReplyLine + 2));
+    return lf == nullptr ? std::string_view::npos : static_cast<size_t>(static_cast<const char*>(lf) - bytes.data());
+  }
+
+  // "2xx text" ending in LF, or "2xx" alone: a complete, final, positive
+  // reply line as the parser reads it.
+  static bool positive_reply_line(std::string_view line) {
+    if (line.size() < 4 || line[0] != '2' || line[1] < '0' || line[1] > '5' || line[2] < '0' || line[2] > '9') {
+      return false;
+    }
+    const size_t line_end = line.ends_with("\r\n") ? 2 : 1;
+    if (line.size() - line_end > kMaxReplyLine) return false;  // the parser's limit, and its error
+    const std::string_view rest = line.substr(3);
+    return rest[0] == ' ' || rest == "\n" || rest == "\r\n";
   }
 };
 

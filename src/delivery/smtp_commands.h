@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "listgate/delivery/smtp_client.h"
 
@@ -18,12 +20,15 @@ namespace listgate::delivery::commands {
 // RFC 5321 4.5.3.1.3: a path is at most 256 octets, brackets included.
 inline constexpr size_t kMaxPathLength = 256 - 2;
 
-// True when `address` may go between angle brackets on a command line: no
-// control bytes, no brackets, not too long. Empty is valid (the null path).
-bool valid_path(std::string_view address);
-
-// True when an address of the job is not ASCII (RFC 6531 needs SMTPUTF8).
-bool has_non_ascii_address(const Job& job);
+// What a job needs to know of each address, found in one pass (sixteen or
+// eight bytes at a time: this runs once per member of every fan-out).
+struct PathCheck {
+  // It may go between angle brackets on a command line: no control bytes,
+  // no brackets, not too long. Empty is valid (the null path).
+  bool valid = true;
+  bool non_ascii = false;  // a byte >= 0x80 (RFC 6531 needs SMTPUTF8)
+};
+PathCheck check_path(std::string_view address);
 
 struct MailParameters {
   bool size = false;  // SIZE=size
@@ -36,6 +41,9 @@ struct MailParameters {
 void append_hello(std::string& out, Protocol protocol, bool helo, std::string_view name);
 void append_mail(std::string& out, std::string_view sender, const MailParameters& p);
 void append_rcpt(std::string& out, std::string_view recipient);
+// RCPT lines for recipients[i], i in `which`, in order (a pipelined group:
+// `out` grows once).
+void append_rcpts(std::string& out, const std::vector<std::string_view>& recipients, std::span<const uint32_t> which);
 void append_line(std::string& out, std::string_view command);  // command + CRLF
 
 inline constexpr std::string_view kRset = "RSET";

@@ -1,10 +1,12 @@
 // smtp_reply.cc - cutting upstream replies out of received bytes (see smtp_reply.h).
 //
-// A line is gathered in partial_ until its LF, because replies are small and
-// rarely split; the cost of that copy is nothing next to the body, which
-// never passes through here. Checks happen per line, so an overlong or
-// malformed line fails as soon as it shows.
+// A line that arrived whole is parsed where it lies; one that was split is
+// gathered in partial_ until its LF. The lines' strings keep their capacity
+// from reply to reply, and the Reply is built only when taken. Checks happen
+// per line, so an overlong or malformed line fails as soon as it shows.
 #include "listgate/delivery/smtp_reply.h"
+
+#include <cstring>
 
 namespace listgate::delivery {
 namespace {
@@ -22,12 +24,27 @@ size_t digits_at(std::string_view s, size_t pos) {
   return n;
 }
 
+bool is_control(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
 // Control bytes (and DEL) become spaces: the text may be sent on as a reply.
-void append_clean(std::string& out, std::string_view text) {
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+void clean(std::string& s, size_t from) {
+  for (size_t i = from; i < s.size(); ++i) {
+    if (is_control(s[i])) s[i] = ' ';
   }
+}
+void append_clean(std::string& out, std::string_view text) {
+  const size_t from = out.size();
+  out.append(text);
+  clean(out, from);
+}
+void assign_clean(std::string& out, std::string_view text) {
+  // resize + memcpy: std::string::assign inlines a slow `rep movs` here.
+  out.resize(text.size());
+  if (!text.empty()) std::memcpy(out.data(), text.data(), text.size());
+  clean(out, 0);
 }
 
 }  // namespace
@@ -51,6 +68,38 @@ Reply make_reply(int code, std::string_view enhanced, std::string_view text) {
   r.enhanced = enhanced;
   append_clean(r.text, text);
   return r;
+}
+
+ReplyList::ReplyList(std::vector<Reply> per_recipient) : stored_(std::move(per_recipient)), of_(stored_.size()) {
+  for (uint32_t i = 0; i < of_.size(); ++i) of_[i] = i;
+}
+
+void ReplyList::assign(size_t n, const Reply& r) {
+  stored_.assign(1, r);
+  of_.assign(n, 0);
+}
+
+void ReplyList::reset(size_t n) { assign(n, Reply{}); }
+
+uint32_t ReplyList::add(Reply r) {
+  stored_.push_back(std::move(r));
+  return static_cast<uint32_t>(stored_.size() - 1);
+}
+
+bool operator==(const ReplyList& a, const ReplyList& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i])) return false;
+  }
+  return true;
+}
+
+bool operator==(const ReplyList& a, const std::vector<Reply>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i])) return false;
+  }
+  return true;
 }
 
 std::string_view enhanced_code_prefix(std::string_view text, int reply_class) {
@@ -77,17 +126,25 @@ ReplyParser::Status ReplyParser::feed(std::string_view& in) {
     const size_t lf = in.find('\n');
     const size_t take = lf == std::string_view::npos ? in.size() : lf + 1;
     if (partial_.size() + take > kMaxReplyLine + kLineEndLength) return fail("reply line too long");
-    partial_.append(in.data(), take);
+    const std::string_view piece = in.substr(0, take);
     in.remove_prefix(take);
-    if (lf == std::string_view::npos) return Status::need_more;
-    const Status s = finish_line();
+    if (lf == std::string_view::npos) {
+      partial_.append(piece);
+      return Status::need_more;
+    }
+    Status s;
+    if (partial_.empty()) {
+      s = finish_line(piece);  // the whole line arrived together: not gathered first
+    } else {
+      partial_.append(piece);
+      s = finish_line(partial_);
+    }
     if (s != Status::need_more) return s;
   }
   return Status::need_more;
 }
 
-ReplyParser::Status ReplyParser::finish_line() {
-  std::string_view line(partial_);
+ReplyParser::Status ReplyParser::finish_line(std::string_view line) {
   line.remove_suffix(1);  // the LF
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > kMaxReplyLine) return fail("reply line too long");
@@ -105,36 +162,43 @@ ReplyParser::Status ReplyParser::finish_line() {
   }
   const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
   if (complete_) {
-    lines_.clear();
+    used_lines_ = 0;
     complete_ = false;
   }
-  if (!lines_.empty() && code != code_) return fail("reply code changes inside a multi-line reply");
-  if (lines_.size() == kMaxReplyLines) return fail("too many lines in one reply");
+  if (used_lines_ != 0 && code != code_) return fail("reply code changes inside a multi-line reply");
+  if (used_lines_ == kMaxReplyLines) return fail("too many lines in one reply");
   code_ = code;
-  std::string text;
-  append_clean(text, line.size() > kCodeLength + 1 ? line.substr(kCodeLength + 1) : std::string_view{});
-  lines_.push_back(std::move(text));
+  const std::string_view text = line.size() > kCodeLength + 1 ? line.substr(kCodeLength + 1) : std::string_view{};
+  if (used_lines_ < lines_.size()) {
+    assign_clean(lines_[used_lines_], text);
+  } else {
+    lines_.emplace_back();
+    assign_clean(lines_.back(), text);
+  }
+  ++used_lines_;
   partial_.clear();
   if (!last) return Status::need_more;
-
-  reply_ = Reply{};
-  reply_.code = code;
-  const int reply_class = code / 100;
-  for (const std::string& l : lines_) {
-    std::string_view t(l);
-    const std::string_view enh = enhanced_code_prefix(t, reply_class);
-    if (!enh.empty()) {
-      if (reply_.enhanced.empty()) reply_.enhanced = enh;
-      t.remove_prefix(enh.size());
-      if (!t.empty()) t.remove_prefix(1);  // the space after the code
-    }
-    if (!reply_.text.empty() && !t.empty()) reply_.text += ' ';
-    reply_.text += t;
-  }
+  lines_.resize(used_lines_);  // drops only lines a longer reply left behind
   complete_ = true;
   return Status::reply;
 }
 
-Reply ReplyParser::take() { return std::move(reply_); }
+Reply ReplyParser::take() {
+  Reply reply;
+  reply.code = code_;
+  const int reply_class = code_ / 100;
+  for (const std::string& l : lines_) {
+    std::string_view t(l);
+    const std::string_view enh = enhanced_code_prefix(t, reply_class);
+    if (!enh.empty()) {
+      if (reply.enhanced.empty()) reply.enhanced = enh;
+      t.remove_prefix(enh.size());
+      if (!t.empty()) t.remove_prefix(1);  // the space after the code
+    }
+    if (!reply.text.empty() && !t.empty()) reply.text += ' ';
+    reply.text += t;
+  }
+  return reply;
+}
 
 }  // namespace listgate::delivery

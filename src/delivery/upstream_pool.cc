@@ -23,11 +23,14 @@ class UpstreamPool::Link final : public io::StreamHandler {
     has_job_ = true;
     done_ = std::move(done);
     last_activity_ = pool_.reactor_.now();
-    JobResult refused{job.id, std::vector<Reply>(job.recipients.size()), true};
+    const uint64_t id = job.id;
+    const size_t recipients = job.recipients.size();
     auto ok = client_.submit(std::move(job));
     if (!ok.ok()) {  // not expected: the pool gives jobs only to links that can_submit()
       has_job_ = false;
-      for (Reply& r : refused.recipients) r = Reply{kSyntheticTempCode, std::string(kSyntheticTempStatus), ok.error().message};
+      JobResult refused{id, ReplyList(recipients, Reply{kSyntheticTempCode, std::string(kSyntheticTempStatus),
+                                                         ok.error().message}),
+                        true};
       Done d = std::move(done_);
       d(std::move(refused));
       return;
@@ -109,7 +112,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
       if (seg.is_slice) {
         conn_->write(std::move(seg.slice));
       } else {
-        conn_->write(seg.bytes);
+        conn_->write(std::move(seg.bytes));  // taken over, not copied
       }
     }
     ClientState state = client_.state();
@@ -201,7 +204,10 @@ void UpstreamPool::dispatch() {
       continue;
     }
     if (links_.size() < config_.size && !down() && open_link()) continue;
-    if (links_.empty() && down()) fail_queued(unreachable_reply(last_failure_));
+    if (links_.empty() && down()) {
+      fail_queued(unreachable_reply(last_failure_));
+      continue;  // what the callbacks queued (a batch's next transactions) fails at once too
+    }
     break;
   }
   dispatching_ = false;
@@ -242,6 +248,10 @@ void UpstreamPool::link_failed_to_start(Link& link, const Reply& why) {
   ++counters_.connect_failures;
   next_peer_ = link.peer_ + 1;
   last_failure_ = why.text.empty() ? why.line() : why.text;
+  // Links opened together fail together, in one outage: only a failure
+  // outside a down period lengthens the backoff. Else a pool of 16 links
+  // refused at once would jump to backoff_max after a blip of a second.
+  if (reactor_.now() < down_until_) return;
   backoff_ = backoff_.count() == 0 ? config_.backoff_initial : std::min(backoff_ * 2, config_.backoff_max);
   down_until_ = reactor_.now() + backoff_;
 }

@@ -37,6 +37,18 @@ void Connection::write(std::string_view bytes) {
   mark_dirty();
 }
 
+void Connection::write_owned(std::string&& bytes) {
+  if (bytes.empty() || closing_) return;
+  const size_t n = bytes.size();
+  if (!out_.empty() && out_.size() > sealed_ && !out_.back().is_slice) {
+    out_.back().bytes.append(bytes);
+  } else {
+    out_.push_back(Segment{std::move(bytes), Slice{}, false});
+  }
+  pending_bytes_ += n;
+  mark_dirty();
+}
+
 void Connection::write(Slice slice) {
   if (slice.empty() || closing_) return;
   pending_bytes_ += slice.length;

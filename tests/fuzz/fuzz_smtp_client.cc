@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,7 +107,9 @@ class Run {
     Job j;
     j.id = ++submitted_;
     j.sender = submitted_ % 2 ? "list-bounces@lists.example.org" : "";
-    for (uint64_t i = 0; i <= submitted_; ++i) j.recipients.push_back("m" + std::to_string(i) + "@example.com");
+    // Job::recipients are views: addresses_ keeps the bytes.
+    for (uint64_t i = 0; i <= submitted_; ++i)
+      j.recipients.push_back(addresses_.emplace_back("m" + std::to_string(i) + "@example.com"));
     if (submitted_ == 3) j.recipients.push_back("bad\r\naddress");
     j.header_prefix = "List-Id: <l.example.org>\r\n.dotted: header\n";
     j.body = &body_;
@@ -178,6 +181,7 @@ class Run {
   uint64_t submitted_ = 0;
   uint64_t finished_ = 0;
   std::vector<size_t> recipients_;
+  std::deque<std::string> addresses_;
   Outcome out_;
   bool was_silent_ = false;
   size_t silent_size_ = 0;

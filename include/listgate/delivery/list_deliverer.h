@@ -70,7 +70,7 @@ class ListDeliverer final : public Deliverer {
   void relay(const std::shared_ptr<Delivery>& d, const table::BackendSpec& spec, const std::vector<size_t>& rcpts);
   void settle(const std::shared_ptr<Delivery>& d, const std::vector<size_t>& rcpts, const std::string& list,
               SpoolKind kind, const BatchEnvelope& envelope, const std::string& prefix,
-              const table::AddressList& addresses, std::vector<RecipientOutcome> outcomes);
+              const table::AddressList& addresses, const BatchOutcomes& outcomes);
   UpstreamPool& backend_pool(const table::BackendSpec& spec);
   void finish_one(const std::shared_ptr<Delivery>& d);
 

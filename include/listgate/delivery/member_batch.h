@@ -2,12 +2,15 @@
 //
 // The recipients are cut into transactions of at most max_recipients RCPTs
 // (or one per recipient for VERP, unless the upstream does it with XVERP),
-// all submitted to the pool at once so its connections work in parallel;
-// every transaction carries the same header prefix and the same body slices,
-// so the body is never copied per transaction. When every transaction has
-// ended, the callback gets one outcome per recipient: delivered (2xx after
-// the final dot), refused for good (5xx) or deferred (4xx, or the
-// connection failed before the recipient was answered).
+// as many in the pool at once as it has connections, the next one as soon
+// as one ends, so its connections work in parallel and a large list's first
+// transactions go out before its last are even made. Every transaction
+// carries the same header prefix and the same body slices (the body is
+// never copied per transaction) and views its recipients in the caller's
+// storage (no string per member). When every transaction has ended, the
+// callback gets one outcome per recipient: delivered (2xx after the final
+// dot), refused for good (5xx) or deferred (4xx, or the connection failed
+// before the recipient was answered).
 //
 // A transaction whose connection broke before the recipients were answered
 // (the pool's stale connection closed by the upstream, say) is tried once
@@ -18,7 +21,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,9 +57,72 @@ struct BatchMessage {
 
 enum class Outcome : uint8_t { delivered, refused, deferred };
 
+// One recipient's outcome, as read from BatchOutcomes (valid while it lives).
 struct RecipientOutcome {
-  Outcome outcome = Outcome::deferred;
-  Reply reply;  // the upstream's reply (synthetic when made up)
+  Outcome outcome;
+  const Reply& reply;  // the upstream's reply (synthetic when made up)
+};
+
+// What became of each recipient of a batch, in the order they were given.
+// Recipients answered alike share one stored Reply (see ReplyList): a
+// 100,000-member post keeps one reply per transaction, not one per member.
+class BatchOutcomes {
+ public:
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = RecipientOutcome;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = RecipientOutcome;
+    const_iterator() = default;
+    const_iterator(const BatchOutcomes* o, size_t i) : o_(o), i_(i) {}
+    RecipientOutcome operator*() const { return (*o_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& other) const { return i_ == other.i_; }
+
+   private:
+    const BatchOutcomes* o_ = nullptr;
+    size_t i_ = 0;
+  };
+
+  BatchOutcomes() = default;
+  // n recipients, deferred with an empty reply until set.
+  explicit BatchOutcomes(size_t n);
+
+  size_t size() const { return slots_.size(); }
+  bool empty() const { return slots_.empty(); }
+  RecipientOutcome operator[](size_t i) const { return {slots_[i].outcome, replies_[slots_[i].reply]}; }
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, slots_.size()}; }
+
+  // Recipients with this outcome (all of them delivered: nothing to look at).
+  size_t count(Outcome outcome) const { return counts_[static_cast<size_t>(outcome)]; }
+
+  // Stores replies; returns the handle of the first.
+  uint32_t add_replies(const std::vector<Reply>& replies);
+  void set(size_t i, Outcome outcome, uint32_t reply) {
+    --counts_[static_cast<size_t>(slots_[i].outcome)];
+    ++counts_[static_cast<size_t>(outcome)];
+    slots_[i] = Slot{outcome, reply};
+  }
+
+ private:
+  struct Slot {
+    Outcome outcome = Outcome::deferred;
+    uint32_t reply = 0;
+  };
+  std::vector<Reply> replies_;  // [0]: the empty reply
+  std::vector<Slot> slots_;
+  size_t counts_[3] = {0, 0, 0};  // by Outcome
 };
 
 struct BatchCounters {
@@ -65,13 +133,20 @@ struct BatchCounters {
   uint64_t deferred = 0;
 };
 
-using BatchDone = std::function<void(std::vector<RecipientOutcome>)>;
+using BatchDone = std::function<void(BatchOutcomes)>;
 
 // Sends `message` to `recipients` (envelope forward-paths without brackets)
 // and calls `done` once, possibly before returning (an empty list, a pool
 // that is down). `max_recipients` 0 means all in one transaction.
 void send_batch(UpstreamPool& pool, const BatchEnvelope& envelope, std::vector<std::string> recipients,
                 BatchMessage message, uint32_t max_recipients, BatchCounters& counters, BatchDone done);
+
+// The same for recipients the caller does not copy (a list's members, views
+// into the list table): the batch holds `keep` until `done` has run, and
+// `keep` must keep the viewed bytes alive.
+void send_batch(UpstreamPool& pool, const BatchEnvelope& envelope, std::vector<std::string_view> recipients,
+                std::shared_ptr<const void> keep, BatchMessage message, uint32_t max_recipients,
+                BatchCounters& counters, BatchDone done);
 
 // The VERP sender for `member` given the bounces address "local@domain".
 std::string verp_sender(const VerpFormatter& format, std::string_view bounces_address, std::string_view member);

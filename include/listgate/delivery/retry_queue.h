@@ -78,7 +78,7 @@ class RetryQueue {
   void schedule();
   void run_due();
   void attempt(Entry& e);
-  void attempt_done(const std::string& id, std::vector<RecipientOutcome> outcomes);
+  void attempt_done(const std::string& id, const BatchOutcomes& outcomes);
   std::chrono::seconds backoff(uint32_t attempts) const;
   int64_t unix_now() const;
 

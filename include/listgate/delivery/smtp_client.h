@@ -72,12 +72,14 @@ struct ClientConfig {
   uint32_t max_transactions = 0;        // MAILs per connection, then QUIT; 0 = unlimited
 };
 
-// One transaction to send. The owner keeps *body alive until the job's
-// result is out (slices in taken output hold their own references).
+// One transaction to send. The owner keeps *body and the bytes `recipients`
+// view alive until the job's result is out (slices in taken output hold
+// their own references; the RCPT lines are copies). A fan-out's recipients
+// are views into the list table: no string per member.
 struct Job {
   uint64_t id = 0;                      // returned in JobResult
   std::string sender;                   // reverse-path without brackets; empty for <>
-  std::vector<std::string> recipients;  // forward-paths without brackets
+  std::vector<std::string_view> recipients;  // forward-paths without brackets
   // Generated header lines, each ending in CRLF, sent before the body.
   std::string header_prefix;
   // Wire form: dot-stuffed, without the final ".\r\n"; null means empty.
@@ -90,7 +92,7 @@ struct Job {
 
 struct JobResult {
   uint64_t id = 0;
-  std::vector<Reply> recipients;        // one per Job::recipients, in order
+  ReplyList recipients;                 // one per Job::recipients, in order
   bool connection_failed = false;       // some results are synthetic (see above)
 };
 

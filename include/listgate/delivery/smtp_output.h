@@ -38,6 +38,18 @@ class OutputQueue {
     segments_.back().bytes.append(bytes);
     size_ += bytes.size();
   }
+  // The same, taking the string over when it starts a segment (a command
+  // group of a fan-out is tens of kilobytes: not copied once more).
+  void append(std::string&& bytes) {
+    if (bytes.empty()) return;
+    if (!segments_.empty() && !segments_.back().is_slice) {
+      append(std::string_view(bytes));
+      return;
+    }
+    size_ += bytes.size();
+    segments_.emplace_back();
+    segments_.back().bytes = std::move(bytes);
+  }
   // Appends a slice by reference (empty slices are dropped).
   void append(io::Slice slice) {
     if (slice.empty()) return;

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +43,70 @@ struct Reply {
 
 Reply make_reply(int code, std::string_view enhanced, std::string_view text);
 
+// One reply per recipient, in order, where recipients answered alike share
+// one stored Reply: an SMTP final dot answers every accepted RCPT of a
+// transaction, so a fan-out stores one reply per transaction, not one per
+// member. Read like a const std::vector<Reply>.
+class ReplyList {
+ public:
+  using value_type = Reply;
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Reply;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Reply*;
+    using reference = const Reply&;
+    const_iterator() = default;
+    const_iterator(const ReplyList* list, size_t i) : list_(list), i_(i) {}
+    const Reply& operator*() const { return (*list_)[i_]; }
+    const Reply* operator->() const { return &(*list_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const ReplyList* list_ = nullptr;
+    size_t i_ = 0;
+  };
+  using iterator = const_iterator;
+
+  ReplyList() = default;
+  ReplyList(std::vector<Reply> per_recipient);  // NOLINT: implicit, one per recipient
+  ReplyList(size_t n, const Reply& r) { assign(n, r); }
+  // n recipients, all answered by `r`.
+  void assign(size_t n, const Reply& r);
+  // n recipients, each reading as an empty Reply until set().
+  void reset(size_t n);
+  // Stores a reply; the handle is for set().
+  uint32_t add(Reply r);
+  void set(size_t recipient, uint32_t handle) { of_[recipient] = handle; }
+
+  size_t size() const { return of_.size(); }
+  bool empty() const { return of_.empty(); }
+  const Reply& operator[](size_t i) const { return stored_[of_[i]]; }
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, of_.size()}; }
+  // The stored replies and which one each recipient has.
+  const std::vector<Reply>& stored() const { return stored_; }
+  uint32_t handle(size_t i) const { return of_[i]; }
+
+  // Element by element, however the replies are shared.
+  friend bool operator==(const ReplyList& a, const ReplyList& b);
+  friend bool operator==(const ReplyList& a, const std::vector<Reply>& b);
+
+ private:
+  std::vector<Reply> stored_;
+  std::vector<uint32_t> of_;  // per recipient: index into stored_
+};
+
 // The RFC 3463 code at the start of `text` ("4.7.1 ..."), when it is well
 // formed and of class `reply_class` (the reply code's first digit); else empty.
 std::string_view enhanced_code_prefix(std::string_view text, int reply_class);
@@ -55,21 +121,24 @@ class ReplyParser {
 
   // Consumes bytes from the front of `in` up to the end of the next reply.
   Status feed(std::string_view& in);
-  // The completed reply (valid once after Status::reply).
+  // The completed reply (valid once after Status::reply), built on demand.
   Reply take();
   // The raw text of each line of the last completed reply (EHLO keywords).
   const std::vector<std::string>& lines() const { return lines_; }
   // Bytes of an unfinished reply held so far.
   size_t pending() const { return partial_.size(); }
+  // True between replies: nothing of the next one has been fed yet.
+  bool idle() const { return partial_.empty() && (complete_ || used_lines_ == 0); }
   std::string_view error() const { return error_; }
 
  private:
-  Status finish_line();
+  Status finish_line(std::string_view line);
   Status fail(std::string_view why);
 
-  std::string partial_;             // the current line, until its LF
-  std::vector<std::string> lines_;  // the lines of the reply being read
-  Reply reply_;
+  std::string partial_;             // the current line, until its LF (when split)
+  // The lines of the reply being read; entries past used_lines_ keep their capacity.
+  std::vector<std::string> lines_;
+  size_t used_lines_ = 0;
   int code_ = 0;
   bool complete_ = false;           // lines_ holds a finished reply
   std::string error_;

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -58,6 +59,14 @@ class Connection {
   int fd() const { return fd_; }
   // Queues bytes (copied: replies and generated headers).
   void write(std::string_view bytes);
+  // Queues a string the caller gives up (a large command group): taken
+  // over, not copied, unless it joins bytes queued before it. Only for an
+  // rvalue std::string; anything else takes the copying write above.
+  template <class S>
+    requires std::same_as<S, std::string>
+  void write(S&& bytes) {
+    write_owned(std::move(bytes));
+  }
   // Queues a slice by reference (a received body goes out from its buffer).
   void write(Slice slice);
   // Bytes queued and not yet confirmed sent.
@@ -89,6 +98,7 @@ class Connection {
   };
 
   Connection(Reactor& r, int fd, StreamHandler* h) : reactor_(r), fd_(fd), handler_(h) {}
+  void write_owned(std::string&& bytes);
   // Fills iov with what may be sent now (at most max entries); returns count.
   size_t gather(iovec* iov, size_t max, size_t* bytes) const;
   // Drops `n` sent bytes from the front of the queue.

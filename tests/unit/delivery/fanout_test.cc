@@ -168,12 +168,12 @@ class FanoutTest : public ::testing::TestWithParam<std::string> {
     return m;
   }
   // Sends one batch and runs the reactor until its outcomes are in.
-  std::vector<RecipientOutcome> send(UpstreamPool& pool, const BatchEnvelope& envelope,
-                                     std::vector<std::string> recipients, uint32_t max_recipients) {
+  BatchOutcomes send(UpstreamPool& pool, const BatchEnvelope& envelope, std::vector<std::string> recipients,
+                     uint32_t max_recipients) {
     bool done = false;
-    std::vector<RecipientOutcome> outcomes;
+    BatchOutcomes outcomes;
     send_batch(pool, envelope, std::move(recipients), message(), max_recipients, batch_counters,
-               [&](std::vector<RecipientOutcome> o) {
+               [&](BatchOutcomes o) {
                  outcomes = std::move(o);
                  done = true;
                });
@@ -188,7 +188,7 @@ class FanoutTest : public ::testing::TestWithParam<std::string> {
   VerpFormatter verp_format = verp;
 };
 
-size_t count(const std::vector<RecipientOutcome>& o, Outcome which) {
+size_t count(const BatchOutcomes& o, Outcome which) {
   size_t n = 0;
   for (const RecipientOutcome& r : o) n += r.outcome == which ? 1 : 0;
   return n;

@@ -6,6 +6,7 @@
 // same bytes out and the same results.
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -42,11 +43,17 @@ ClientConfig lmtp_config() {
   return c;
 }
 
+// Job::recipients are views: the addresses of the tests live as long as the process.
+std::string_view kept(std::string address) {
+  static std::deque<std::string> addresses;
+  return addresses.emplace_back(std::move(address));
+}
+
 Job job(uint64_t id, std::vector<std::string> recipients, const io::SliceChain* body) {
   Job j;
   j.id = id;
   j.sender = "list-bounces@lists.example.org";
-  j.recipients = std::move(recipients);
+  for (std::string& r : recipients) j.recipients.push_back(kept(std::move(r)));
   j.body = body;
   return j;
 }
@@ -107,6 +114,27 @@ TEST_F(Client, PipelinedTransactionSendsOneGroupAndBodyOnlyAfter354) {
                                                  reply(250, "2.0.0", "Ok: queued as 4Q2")}));
   EXPECT_EQ(d.client().state(), ClientState::ready);
   EXPECT_TRUE(d.client().can_submit());
+}
+
+// RCPT replies in every shape: accepted ones in a run (read without the
+// general parser), a multi-line 250, a line cut between two reads, a
+// refusal inside the run, a bare 250, a bare-LF line end.
+TEST_F(Client, RcptRepliesInEveryShape) {
+  Driver d(smtp_config());
+  d.track(body_);
+  handshake(d, kEhloFull);
+  ASSERT_TRUE(d.client().submit(job(3, {"a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org", "f@x.org"}, &body_))
+                  .ok());
+  d.output();
+  d.feed("250 2.1.0 Ok\r\n250 2.1.5 a\r\n250-2.1.5 b first\r\n250 2.1.5 b second\r\n25");
+  EXPECT_EQ(d.output(), "");
+  d.feed("0 2.1.5 c\r\n550 5.1.1 d unknown\r\n250\r\n251 2.1.5 f forwarded\n354 go\r\n");
+  EXPECT_EQ(d.output(), std::string(kBody) + ".\r\n");
+  d.feed("250 2.0.0 Ok: queued as 9\r\n");
+  const std::vector<JobResult> r = d.results();
+  ASSERT_EQ(r.size(), 1u);
+  const Reply ok = reply(250, "2.0.0", "Ok: queued as 9");
+  EXPECT_EQ(r[0].recipients, (std::vector<Reply>{ok, ok, ok, reply(550, "5.1.1", "d unknown"), ok, ok}));
 }
 
 TEST_F(Client, BodySegmentsPointAtTheOriginalSlices) {

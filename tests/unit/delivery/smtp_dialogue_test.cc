@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -47,6 +48,7 @@ std::vector<std::string> words(std::string_view s) {
 
 struct JobSpec {
   Job job;
+  std::deque<std::string> addresses;     // what job.recipients view
   std::vector<std::string> body_pieces;  // one per B: line
 };
 
@@ -138,7 +140,8 @@ Dialogue parse(const std::string& file) {
       size_t at = 0;
       while (at <= rcpts.size()) {
         const size_t comma = rcpts.find(',', at);
-        spec.job.recipients.push_back(rcpts.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+        spec.job.recipients.push_back(
+            spec.addresses.emplace_back(rcpts.substr(at, comma == std::string::npos ? std::string::npos : comma - at)));
         if (comma == std::string::npos) break;
         at = comma + 1;
       }
@@ -187,7 +190,7 @@ struct Played {
 
 std::string describe(const JobResult& r, const Job& job, size_t i) {
   const Reply& x = r.recipients[i];
-  std::string s = std::to_string(r.id) + " " + job.recipients[i] + " " + std::to_string(x.code) + " " +
+  std::string s = std::to_string(r.id) + " " + std::string(job.recipients[i]) + " " + std::to_string(x.code) + " " +
                   (x.enhanced.empty() ? "-" : x.enhanced);
   if (!x.text.empty()) s += " " + x.text;
   return s;
@@ -345,7 +348,7 @@ TEST(SmtpDialogueFormat, ParsesStepsAndCatchesMistakes) {
   EXPECT_EQ(d.config.protocol, Protocol::lmtp);
   const Job& j = d.jobs.at(1).job;
   EXPECT_EQ(j.sender, "");
-  EXPECT_EQ(j.recipients, (std::vector<std::string>{"a@x", "b@y"}));
+  EXPECT_EQ(j.recipients, (std::vector<std::string_view>{"a@x", "b@y"}));
   EXPECT_TRUE(j.body_8bit && j.bare_newlines && !j.xverp);
   EXPECT_EQ(j.header_prefix, "X: y\r\n");
   EXPECT_EQ(d.jobs.at(1).body_pieces, (std::vector<std::string>{"body", "more\r\n"}));
