@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# main.sh - the main job: installs what is missing, builds listgate, and runs
-# `listgate serve --discard` on the example table shipped in tools/example,
-# then drives a scripted LMTP session against it (pipelined, as an MTA
-# would), prints the server's metrics, and stops it with SIGTERM.
+# main.sh - the main job: installs what is missing, builds listgate, starts
+# the bundled SMTP sink (listgate-sink) and `listgate serve` relaying to it
+# (tools/example/listgate.cfg with --smtp pointed at the sink; spool and
+# bounce log in a temporary directory), drives a scripted LMTP session
+# against it (pipelined, as an MTA would), shows what the sink recorded as
+# delivered, prints the server's metrics, stops both with SIGTERM, and runs
+# the fan-out benchmark (bench/fanout: one post to a 100,000-member list
+# into the sink, against the sink driven directly).
 # On a fresh Debian 12 machine, as root:  bash tools/main.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,23 +15,55 @@ tools/setup-debian.sh build
 if [[ ! -f build-release/build.ninja ]]; then
   meson setup build-release --buildtype=release >/dev/null
 fi
-ninja -C build-release src/app/listgate
+if ! meson configure build-release | grep -Eq '^\s*benchmarks\s+true'; then
+  meson configure build-release -Dbenchmarks=true >/dev/null
+fi
+ninja -C build-release src/app/listgate bench/sink/listgate-sink bench/fanout/listgate-fanout-bench
 
 bin=build-release/src/app/listgate
-log=$(mktemp /tmp/listgate-main-XXXXXX.log)
+sink_bin=build-release/bench/sink/listgate-sink
+fanout_bin=build-release/bench/fanout/listgate-fanout-bench
+tmp=$(mktemp -d /tmp/listgate-main-XXXXXX)
+server=""
+sink=""
+cleanup() {
+  [[ -n "$server" ]] && kill "$server" 2>/dev/null || true
+  [[ -n "$sink" ]] && kill "$sink" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
 "$bin" check tools/example/lists.json
 
-"$bin" serve -c tools/example/listgate.cfg --discard 2>"$log" &
+# Waits until file $1 has a line matching $2 (the process $3 must stay up).
+wait_for_line() {
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$1"
+  echo "main.sh: no '$2' from pid $3" >&2
+  exit 1
+}
+
+# The sink: SMTP on a port the kernel picks, every delivered recipient recorded.
+"$sink_bin" --listen 127.0.0.1:0 --record "$tmp/sink.record" 2>"$tmp/sink.log" &
+sink=$!
+wait_for_line "$tmp/sink.log" 'sink listening' "$sink"
+smtp=$(grep -o 'smtp=[^ ]*' "$tmp/sink.log" | head -1 | cut -d= -f2)
+
+# The example config, with the spool and the bounce log in the temporary directory.
+sed -e '/^[[:space:]]*\(spool_dir\|bounce_log\)[[:space:]]*[=:]/d' \
+    -e "/^\[listgate\]/a spool_dir = $tmp/spool\nbounce_log = $tmp/bounces.jsonl" \
+    tools/example/listgate.cfg >"$tmp/listgate.cfg"
+
+"$bin" serve -c "$tmp/listgate.cfg" --smtp "$smtp" 2>"$tmp/listgate.log" &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 100); do
-  grep -q 'event=listening' "$log" && break
-  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.05
-done
-grep -q 'event=listening' "$log" || { cat "$log"; echo "listgate did not start"; exit 1; }
-lmtp=$(grep -o 'lmtp=[^ ]*' "$log" | head -1 | cut -d= -f2)
-metrics=$(grep -o 'metrics=[^ ]*' "$log" | head -1 | cut -d= -f2)
+wait_for_line "$tmp/listgate.log" 'event=listening' "$server"
+lmtp=$(grep -o 'lmtp=[^ ]*' "$tmp/listgate.log" | head -1 | cut -d= -f2)
+metrics=$(grep -o 'metrics=[^ ]*' "$tmp/listgate.log" | head -1 | cut -d= -f2)
+grep -q 'mode=relay' "$tmp/listgate.log" || { cat "$tmp/listgate.log"; echo "listgate is not relaying"; exit 1; }
 
 # Prints what the server says until it has been quiet for a moment.
 read_replies() {
@@ -40,13 +76,14 @@ send() {
   for l in "$@"; do printf 'C: %s\n' "$l"; printf '%s\r\n' "$l" >&3; done
 }
 
-echo "== scripted LMTP session with listgate on $lmtp"
+echo "== scripted LMTP session with listgate on $lmtp, relaying to listgate-sink on $smtp"
 exec 3<>"/dev/tcp/${lmtp%:*}/${lmtp##*:}"
 read_replies
 send "LHLO mta.example.com"
 read_replies
-# One pipelined group: envelope, a known list, an unknown one, a VERP bounce,
-# an owner address through the alias domain, and the message.
+# One pipelined group: envelope, a known list (VERP: one transaction per
+# member), an unknown one, a VERP bounce, an owner address through the alias
+# domain, a list whose name ends in -request, and the message.
 send "MAIL FROM:<author@example.com> BODY=8BITMIME" \
      "RCPT TO:<announce@lists.example.org>" \
      "RCPT TO:<no-such-list@lists.example.org>" \
@@ -56,6 +93,7 @@ send "MAIL FROM:<author@example.com> BODY=8BITMIME" \
      "DATA" \
      "From: author@example.com" \
      "Subject: hello from the main job" \
+     "Message-ID: <main-job@example.com>" \
      "" \
      "..a dot-stuffed line" \
      "." \
@@ -63,13 +101,27 @@ send "MAIL FROM:<author@example.com> BODY=8BITMIME" \
 read_replies
 exec 3>&-
 
+echo "== what the sink recorded as delivered (Message-ID, recipient, envelope sender, body bytes)"
+cat "$tmp/sink.record"
+echo "== the bounce log"
+cat "$tmp/bounces.jsonl" 2>/dev/null || echo "(empty)"
+
 echo "== metrics from http://$metrics/metrics"
 exec 4<>"/dev/tcp/${metrics%:*}/${metrics##*:}"
-printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n' >&4
-grep -E '^listgate_(transactions|recipients|body_bytes|commands|connections_total)' <&4 || true
+printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&4
+grep -E '^listgate_(transactions|recipients|deliveries|posts|owner_messages|bounces|outbound_(transactions|connects|body_bytes)|body_bytes|spool|commands|connections_total)' <&4 || true
 exec 4>&-
 
 kill -TERM "$server"
 wait "$server"
+server=""
+kill -TERM "$sink"
+wait "$sink"
+sink=""
 echo "== listgate's log"
-cat "$log"
+cat "$tmp/listgate.log"
+echo "== the sink's log"
+cat "$tmp/sink.log"
+
+echo "== fan-out benchmark: one post to a 100,000-member list into listgate-sink (bench/fanout/README.md)"
+"$fanout_bin" --members 100000
