@@ -4,9 +4,11 @@
 # (tools/example/listgate.cfg with --smtp pointed at the sink; spool and
 # bounce log in a temporary directory), drives a scripted LMTP session
 # against it (pipelined, as an MTA would), shows what the sink recorded as
-# delivered, prints the server's metrics, stops both with SIGTERM, and runs
-# the fan-out benchmark (bench/fanout: one post to a 100,000-member list
-# into the sink, against the sink driven directly).
+# delivered, prints the server's metrics, stops both with SIGTERM, then runs
+# the benchmarks: `listgate-bench e2e` (bench/load: LMTP load through
+# listgate relaying into the sink, 10 s, with a throughput plot) and the
+# fan-out benchmark (bench/fanout: one post to a 100,000-member list into
+# the sink, against the sink driven directly).
 # On a fresh Debian 12 machine, as root:  bash tools/main.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +20,12 @@ fi
 if ! meson configure build-release | grep -Eq '^\s*benchmarks\s+true'; then
   meson configure build-release -Dbenchmarks=true >/dev/null
 fi
-ninja -C build-release src/app/listgate bench/sink/listgate-sink bench/fanout/listgate-fanout-bench
+ninja -C build-release bench-load bench-fanout
 
 bin=build-release/src/app/listgate
 sink_bin=build-release/bench/sink/listgate-sink
 fanout_bin=build-release/bench/fanout/listgate-fanout-bench
+load_bin=build-release/bench/load/listgate-bench
 tmp=$(mktemp -d /tmp/listgate-main-XXXXXX)
 server=""
 sink=""
@@ -122,6 +125,11 @@ echo "== listgate's log"
 cat "$tmp/listgate.log"
 echo "== the sink's log"
 cat "$tmp/sink.log"
+
+echo "== listgate-bench e2e: 16 LMTP connections, 4 KiB posts, through listgate into listgate-sink (bench/load/README.md)"
+plot=build-release/e2e-throughput.svg
+"$load_bin" e2e --duration 10s --connections 16 --size 4096 --listgate-cpu 0 --sink-cpu 1 --cpu 1 --plot "$plot"
+echo "throughput plot: $plot"
 
 echo "== fan-out benchmark: one post to a 100,000-member list into listgate-sink (bench/fanout/README.md)"
 "$fanout_bin" --members 100000
