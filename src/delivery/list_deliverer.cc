@@ -1,6 +1,7 @@
 // list_deliverer.cc - recipients by role: fan-out, owners, bounces, relay (see list_deliverer.h).
 #include "listgate/delivery/list_deliverer.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <utility>
@@ -41,6 +42,32 @@ struct ListDeliverer::Delivery {
   }
 };
 
+namespace {
+
+// Calls f(list, indexes) once per list named by the recipients at
+// `indexes`, in ascending list order, each list's indexes in their order.
+template <typename F>
+void for_each_list(const lmtp::Transaction& t, std::vector<size_t> indexes, F f) {
+  if (indexes.empty()) return;
+  const auto list_of = [&](size_t i) { return t.recipients[i].resolution.list; };
+  const uint32_t first = list_of(indexes.front());
+  if (std::all_of(indexes.begin(), indexes.end(), [&](size_t i) { return list_of(i) == first; })) {
+    f(first, indexes);  // the common case: one list
+    return;
+  }
+  std::stable_sort(indexes.begin(), indexes.end(), [&](size_t a, size_t b) { return list_of(a) < list_of(b); });
+  std::vector<size_t> run;
+  for (size_t k = 0; k < indexes.size(); ++k) {
+    run.push_back(indexes[k]);
+    if (k + 1 == indexes.size() || list_of(indexes[k + 1]) != list_of(indexes[k])) {
+      f(list_of(indexes[k]), run);
+      run.clear();
+    }
+  }
+}
+
+}  // namespace
+
 ListDeliverer::ListDeliverer(ListDeliveryConfig config, UpstreamPool& outbound, RetryQueue& retry,
                              VerpFormatter verp, BackendPoolFactory backends, BatchCounters& batch_counters)
     : config_(std::move(config)), outbound_(outbound), retry_(retry), verp_(std::move(verp)),
@@ -62,8 +89,11 @@ void ListDeliverer::deliver(lmtp::Transaction& t, Done done) {
     return;
   }
   // Group the recipients: one fan-out per list even if it was named twice.
-  std::map<uint32_t, std::vector<size_t>> posts;
-  std::map<uint32_t, std::vector<size_t>> owners;
+  // Posts and owners are collected as indexes and cut into runs of one list
+  // (in list order, as before), not kept in maps: most transactions name a
+  // single list, and that costs one vector instead of map nodes.
+  std::vector<size_t> posts;
+  std::vector<size_t> owners;
   std::map<std::string, std::pair<const table::BackendSpec*, std::vector<size_t>>> relays;
   for (size_t i = 0; i < t.recipients.size(); ++i) {
     const table::Resolution& res = t.recipients[i].resolution;
@@ -76,10 +106,10 @@ void ListDeliverer::deliver(lmtp::Transaction& t, Done done) {
     }
     switch (res.role) {
       case table::Role::posting:
-        posts[res.list].push_back(i);
+        posts.push_back(i);
         break;
       case table::Role::owner:
-        owners[res.list].push_back(i);
+        owners.push_back(i);
         break;
       case table::Role::bounces:
         record_bounce(*d, i);
@@ -89,8 +119,8 @@ void ListDeliverer::deliver(lmtp::Transaction& t, Done done) {
         break;
     }
   }
-  for (auto& [list, rcpts] : posts) deliver_post(d, list, rcpts);
-  for (auto& [list, rcpts] : owners) deliver_owner(d, list, rcpts);
+  for_each_list(t, std::move(posts), [&](uint32_t list, const std::vector<size_t>& rcpts) { deliver_post(d, list, rcpts); });
+  for_each_list(t, std::move(owners), [&](uint32_t list, const std::vector<size_t>& rcpts) { deliver_owner(d, list, rcpts); });
   for (auto& [key, slot] : relays) relay(d, *slot.first, slot.second);
   finish_one(d);
 }

@@ -74,16 +74,33 @@ bool been_there(const HeaderScan& scan, std::string_view list_address) {
 }
 
 std::string list_header_lines(const ListHeaderFields& f) {
-  const std::string address =
-      f.list_address.empty() ? concat({f.local_part, "@", f.domain}) : std::string(f.list_address);
+  // Built for every post: one buffer sized up front and appended to, no
+  // temporary string per line.
+  std::string joined;  // only when the caller gave no address
+  std::string_view address = f.list_address;
+  if (address.empty()) {
+    joined = concat({f.local_part, "@", f.domain});
+    address = joined;
+  }
+  const std::initializer_list<std::string_view> parts = {
+      "List-Id: <", f.local_part, ".", f.domain, ">\r\n",
+      "List-Post: <mailto:", address, ">\r\n",
+      "List-Help: <mailto:", f.local_part, "-owner@", f.domain, "?subject=help>\r\n",
+      "List-Unsubscribe: <mailto:", f.local_part, "-owner@", f.domain, "?subject=unsubscribe>\r\n",
+      "Precedence: list\r\n",
+      "X-BeenThere: ", address, "\r\n"};
+  const std::initializer_list<std::string_view> id = {"Message-ID: ", f.new_message_id, "\r\n"};
+  size_t size = 0;
+  for (std::string_view p : parts) size += p.size();
+  if (!f.new_message_id.empty()) {
+    for (std::string_view p : id) size += p.size();
+  }
   std::string out;
-  if (!f.new_message_id.empty()) out = concat({"Message-ID: ", f.new_message_id, "\r\n"});
-  out += concat({"List-Id: <", f.local_part, ".", f.domain, ">\r\n"});
-  out += concat({"List-Post: <mailto:", address, ">\r\n"});
-  out += concat({"List-Help: <mailto:", f.local_part, "-owner@", f.domain, "?subject=help>\r\n"});
-  out += concat({"List-Unsubscribe: <mailto:", f.local_part, "-owner@", f.domain, "?subject=unsubscribe>\r\n"});
-  out += "Precedence: list\r\n";
-  out += concat({"X-BeenThere: ", address, "\r\n"});
+  out.reserve(size);
+  if (!f.new_message_id.empty()) {
+    for (std::string_view p : id) out.append(p);
+  }
+  for (std::string_view p : parts) out.append(p);
   return out;
 }
 

@@ -199,10 +199,12 @@ void Reactor::flush_dirty() {
     c->dirty_ = false;
     if (c->released_ || c->send_inflight_ || c->connecting_) continue;
     if (c->pending_bytes_ > 0) {
-      c->iov_.resize(kMaxIovPerSend);
+      // Gathered on the stack and copied: growing iov_ to the maximum and
+      // back zeroed all kMaxIovPerSend entries on every send.
+      iovec gathered[kMaxIovPerSend];
       size_t bytes = 0;
-      size_t n = c->gather(c->iov_.data(), kMaxIovPerSend, &bytes);
-      c->iov_.resize(n);
+      size_t n = c->gather(gathered, kMaxIovPerSend, &bytes);
+      c->iov_.assign(gathered, gathered + n);
       c->sealed_ = n;
       c->send_inflight_ = true;
       ++stats_.sends;
