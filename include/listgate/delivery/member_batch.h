@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "listgate/base/index_iterator.h"
 #include "listgate/delivery/smtp_reply.h"
 #include "listgate/delivery/upstream_pool.h"
 #include "listgate/io/buffer.h"
@@ -68,31 +69,7 @@ struct RecipientOutcome {
 // 100,000-member post keeps one reply per transaction, not one per member.
 class BatchOutcomes {
  public:
-  class const_iterator {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = RecipientOutcome;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = RecipientOutcome;
-    const_iterator() = default;
-    const_iterator(const BatchOutcomes* o, size_t i) : o_(o), i_(i) {}
-    RecipientOutcome operator*() const { return (*o_)[i_]; }
-    const_iterator& operator++() {
-      ++i_;
-      return *this;
-    }
-    const_iterator operator++(int) {
-      const_iterator old = *this;
-      ++i_;
-      return old;
-    }
-    bool operator==(const const_iterator& other) const { return i_ == other.i_; }
-
-   private:
-    const BatchOutcomes* o_ = nullptr;
-    size_t i_ = 0;
-  };
+  using const_iterator = IndexIterator<BatchOutcomes>;
 
   BatchOutcomes() = default;
   // n recipients, deferred with an empty reply until set.

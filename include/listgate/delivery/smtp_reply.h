@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "listgate/base/index_iterator.h"
+
 namespace listgate::delivery {
 
 // Bytes of one reply line's text and code, CRLF not counted.
@@ -50,32 +52,7 @@ Reply make_reply(int code, std::string_view enhanced, std::string_view text);
 class ReplyList {
  public:
   using value_type = Reply;
-  class const_iterator {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = Reply;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const Reply*;
-    using reference = const Reply&;
-    const_iterator() = default;
-    const_iterator(const ReplyList* list, size_t i) : list_(list), i_(i) {}
-    const Reply& operator*() const { return (*list_)[i_]; }
-    const Reply* operator->() const { return &(*list_)[i_]; }
-    const_iterator& operator++() {
-      ++i_;
-      return *this;
-    }
-    const_iterator operator++(int) {
-      const_iterator old = *this;
-      ++i_;
-      return old;
-    }
-    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
-
-   private:
-    const ReplyList* list_ = nullptr;
-    size_t i_ = 0;
-  };
+  using const_iterator = IndexIterator<ReplyList>;
   using iterator = const_iterator;
 
   ReplyList() = default;
