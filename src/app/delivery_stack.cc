@@ -22,10 +22,6 @@ constexpr uint32_t kRetryConcurrency = 8;
 // A backend (an existing list server) gets a smaller pool than the MTA.
 constexpr uint32_t kMaxBackendPoolSize = 4;
 
-std::string tcp_name(std::string_view transport, const std::string& host, uint16_t port) {
-  return std::string(transport) + ":[" + host + "]:" + std::to_string(port);
-}
-
 void warn(std::string_view event, std::string_view detail) {
   log_event(Level::warning, event, {{"detail", detail}});
 }
@@ -44,7 +40,10 @@ Result<std::unique_ptr<DeliveryStack>> DeliveryStack::open(const Config& config,
   stack->bounce_log_ = std::move(*bounce_log);
 
   delivery::PoolConfig pool;
-  pool.name = tcp_name("smtp", c.mta.smtp.host, c.mta.smtp.port);
+  // Named like a backend ("smtp:[host]:port") in logs and replies.
+  pool.name = table::format_backend_spec(table::BackendSpec{table::BackendSpec::Protocol::smtp,
+                                                            table::BackendSpec::Transport::tcp, c.mta.smtp.host,
+                                                            c.mta.smtp.port, {}});
   auto peers = io::resolve_peer(c.mta.smtp.host, c.mta.smtp.port);
   if (!peers) return make_error("smtp_host: " + peers.error().message);
   pool.peers = std::move(*peers);
