@@ -81,8 +81,10 @@ void EpollReactor::update_mask(Connection& c) {
   ev.events = 0;
   if (c.read_armed_) ev.events |= EPOLLIN | EPOLLRDHUP;
   if (c.send_inflight_ || c.connecting_) ev.events |= EPOLLOUT;
+  // Most sends finish at once and leave the mask as it was: no syscall then.
+  if (ev.events == c.epoll_events_) return;
   ev.data.ptr = &c;
-  epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd_, &ev);
+  if (epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd_, &ev) == 0) c.epoll_events_ = ev.events;
 }
 
 void EpollReactor::arm_read(Connection& c) {
@@ -92,7 +94,7 @@ void EpollReactor::arm_read(Connection& c) {
     ev.data.ptr = &c;
     c.read_armed_ = true;
     c.inflight_ = 1;  // "registered with epoll"
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev);
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) == 0) c.epoll_events_ = ev.events;
     return;
   }
   c.read_armed_ = true;
@@ -107,7 +109,9 @@ void EpollReactor::start_connect(Connection& c) {
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd_, &ev) != 0) {
     c.inflight_ = 0;
     connect_finished(c, errno);
+    return;
   }
+  c.epoll_events_ = ev.events;
 }
 
 void EpollReactor::disarm_read(Connection& c) {

@@ -122,6 +122,7 @@ class Connection {
   bool peer_closed_ = false;
   bool released_ = false;
   bool connecting_ = false;    // outbound, waiting for the connect to finish
+  uint32_t epoll_events_ = 0;  // the epoll backend's registered mask
   // Backend scratch for the send in flight (io_uring needs it stable).
   std::vector<iovec> iov_;
   msghdr msg_{};
