@@ -160,7 +160,8 @@ lg_start_smtp_sink() {
 lg_write_config() {
     local file=$1 table=$2 smtp=$3 maxc=${4:-10000}
     {
-        printf '[mta]\nlmtp_host: 127.0.0.1\nlmtp_port: 0\n'
+        # No MTA maps: rewriting them on each of the reloads would be measured too.
+        printf '[mta]\nlmtp_host: 127.0.0.1\nlmtp_port: 0\nincoming: mailman.mta.null.NullMTA\n'
         [[ -n $smtp ]] && printf 'smtp_host: 127.0.0.1\nsmtp_port: %s\n' "$smtp"
         printf '\n[listgate]\ntable = %s\nspool_dir = %s/spool\nbounce_log = %s/bounces.jsonl\n' "$table" "$LG_TMP" "$LG_TMP"
         printf 'metrics = 127.0.0.1:0\nmax_connections = %s\n' "$maxc"

@@ -56,9 +56,12 @@ sink=$!
 wait_for_line "$tmp/sink.log" 'sink listening' "$sink"
 smtp=$(grep -o 'smtp=[^ ]*' "$tmp/sink.log" | head -1 | cut -d= -f2)
 
-# The example config, with the spool and the bounce log in the temporary directory.
-sed -e '/^[[:space:]]*\(spool_dir\|bounce_log\)[[:space:]]*[=:]/d' \
-    -e "/^\[listgate\]/a spool_dir = $tmp/spool\nbounce_log = $tmp/bounces.jsonl" \
+# The example config, with the table, the spool and the bounce log in the
+# temporary directory: serve writes the MTA maps next to the table (regexp
+# tables here, which need no postmap).
+cp tools/example/lists.json "$tmp/lists.json"
+sed -e '/^[[:space:]]*\(table\|spool_dir\|bounce_log\)[[:space:]]*[=:]/d' \
+    -e "/^\[listgate\]/a table = $tmp/lists.json\nspool_dir = $tmp/spool\nbounce_log = $tmp/bounces.jsonl\npostfix_map_type = regexp" \
     tools/example/listgate.cfg >"$tmp/listgate.cfg"
 
 "$bin" serve -c "$tmp/listgate.cfg" --smtp "$smtp" 2>"$tmp/listgate.log" &
@@ -108,6 +111,8 @@ echo "== what the sink recorded as delivered (Message-ID, recipient, envelope se
 cat "$tmp/sink.record"
 echo "== the bounce log"
 cat "$tmp/bounces.jsonl" 2>/dev/null || echo "(empty)"
+echo "== the Postfix transport map serve wrote next to the table (README: Hooking up your mail server)"
+grep -v '^#' "$tmp/postfix_lmtp" 2>/dev/null | grep . || echo "(not written)"
 
 echo "== metrics from http://$metrics/metrics"
 exec 4<>"/dev/tcp/${metrics%:*}/${metrics##*:}"

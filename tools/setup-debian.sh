@@ -11,8 +11,11 @@ build_packages=(
 )
 # The test command also needs clang (libFuzzer targets), its sanitizer
 # runtimes, swaks as a scripted client, and Postfix (installed by the Postfix
-# test itself, with its own debconf answers).
-test_packages=(clang libclang-rt-14-dev swaks)
+# test itself, with its own debconf answers). libnss-wrapper gives the Exim
+# test's unpacked exim (apt-get download, dpkg -x: exim4-daemon-light cannot
+# be installed beside postfix) its Debian-exim user without touching
+# /etc/passwd.
+test_packages=(clang libclang-rt-14-dev swaks libnss-wrapper)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-build}" == "test" ]]; then wanted+=("${test_packages[@]}"); fi

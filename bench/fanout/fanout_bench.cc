@@ -836,7 +836,7 @@ int main(int argc, char** argv) {
     const std::string sink_io = field(sink_line, "io");
 
     write_file(dir + "/listgate.cfg",
-               "[mta]\nlmtp_host: 127.0.0.1\nlmtp_port: 0\n"
+               "[mta]\nlmtp_host: 127.0.0.1\nlmtp_port: 0\nincoming: mailman.mta.null.NullMTA\n"
                "smtp_host: " + sink_smtp.substr(0, sink_smtp.rfind(':')) +
                "\nsmtp_port: " + sink_smtp.substr(sink_smtp.rfind(':') + 1) +
                "\nmax_recipients: " + std::to_string(opt.max_recipients) +

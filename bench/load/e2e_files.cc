@@ -85,7 +85,10 @@ std::string generated_table_json(uint32_t lists, uint32_t members) {
 }
 
 std::string gateway_config_text(const GatewayConfig& c) {
-  std::string s = "# Written by listgate-bench e2e.\n[mta]\nlmtp_host: 127.0.0.1\nlmtp_port: 0\n";
+  // No MTA maps: writing them on every start (and reload) would be measured too.
+  std::string s =
+      "# Written by listgate-bench e2e.\n[mta]\nlmtp_host: 127.0.0.1\nlmtp_port: 0\n"
+      "incoming: mailman.mta.null.NullMTA\n";
   if (c.smtp) s += concat({"smtp_host: ", c.smtp->host, "\nsmtp_port: ", std::to_string(c.smtp->port), "\n"});
   s += concat({"\n[listgate]\ntable = ", c.table, "\nspool_dir = ", c.dir, "/spool\nbounce_log = ", c.dir,
                "/bounces.jsonl\nmetrics = 127.0.0.1:0\nio = ", app::to_string(c.io),

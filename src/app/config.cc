@@ -27,8 +27,7 @@ constexpr std::string_view kListgateSection = "listgate";
 // Mailman 3's [mta] keys (src/mailman/config/schema.cfg) that listgate reads
 // and ignores: they configure Mailman's Python internals or features
 // listgate does not have.
-constexpr std::array<std::string_view, 18> kMailmanIgnoredMtaKeys{
-    "incoming",
+constexpr std::array<std::string_view, 17> kMailmanIgnoredMtaKeys{
     "outgoing",
     "configuration",
     "smtp_secure_mode",  // checked below: only "smtp" is accepted
@@ -210,6 +209,13 @@ const std::vector<KeySpec>& mta_keys() {
       {"delivery_retry_period",
        make_apply<seconds>([](std::string_view v) { return duration(v, ZeroAllowed::no); },
                            [](Config& c, seconds v) { c.mta.delivery_retry_period = v; })},
+      {"incoming", make_apply<IncomingMta>(
+                       [](std::string_view v) -> Result<IncomingMta> {
+                         auto s = one_line(v);
+                         if (!s) return s.error();
+                         return parse_incoming_mta(*s);
+                       },
+                       [](Config& c, IncomingMta v) { c.mta.incoming = v; })},
   };
   return keys;
 }
@@ -417,6 +423,23 @@ Result<PostfixMapType> parse_postfix_map_type(std::string_view text) {
     if (text == to_string(t)) return t;
   }
   return make_error(text::concat({"'", text, "' is not one of hash, regexp"}));
+}
+
+std::string_view to_string(IncomingMta mta) {
+  switch (mta) {
+    case IncomingMta::exim4: return "mailman.mta.exim4.LMTP";
+    case IncomingMta::null: return "mailman.mta.null.NullMTA";
+    case IncomingMta::postfix: break;
+  }
+  return "mailman.mta.postfix.LMTP";
+}
+
+Result<IncomingMta> parse_incoming_mta(std::string_view text) {
+  for (IncomingMta m : {IncomingMta::postfix, IncomingMta::exim4, IncomingMta::null}) {
+    if (text == to_string(m)) return m;
+  }
+  return make_error(text::concat({"'", text, "' is not one of mailman.mta.postfix.LMTP, mailman.mta.exim4.LMTP, ",
+                                  "mailman.mta.null.NullMTA"}));
 }
 
 std::string default_hostname() {

@@ -1,4 +1,4 @@
-// main.cc - the listgate command: serve, check.
+// main.cc - the listgate command: serve, check, aliases, spool.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +14,7 @@
 #include "listgate/app/log.h"
 #include "listgate/table/list_table.h"
 #include "listgate/table/loader.h"
+#include "aliases_command.h"
 #include "server.h"
 #include "spool_command.h"
 
@@ -29,6 +30,8 @@ constexpr std::string_view kUsage =
     "        [--io auto|uring|epoll] [--discard]\n"
     "                     run the gateway (see `listgate serve --help`)\n"
     "  check TABLE        parse and compile a list table; print counts and build time\n"
+    "  aliases [-c FILE] [--dir DIR]   write the MTA's maps: postfix_lmtp, postfix_domains,\n"
+    "                     postfix_vmap, exim_domains, lists/ (default DIR: the table's)\n"
     "  spool [-c FILE] [--spool-dir DIR]   list what waits in the retry spool and why\n"
     "  version            print the version\n";
 
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return serve(argc - 2, argv + 2);
   if (command == "check") return check(argc - 2, argv + 2);
   if (command == "spool") return app::run_spool_command(argc - 2, argv + 2);
+  if (command == "aliases") return app::run_aliases_command(argc - 2, argv + 2);
   if (command == "version" || command == "--version") {
     std::printf("listgate %s\n", LISTGATE_VERSION);
     return 0;

@@ -14,6 +14,7 @@
 #include "listgate/io/signals.h"
 #include "listgate/io/socket.h"
 #include "lmtp_connection.h"
+#include "map_settings.h"
 #include "metrics_connection.h"
 
 namespace listgate::app {
@@ -104,9 +105,18 @@ Result<void> Server::start() {
       [this](Result<TableReloader::Table> t, std::chrono::microseconds took) { on_table(std::move(t), took); });
   auto reloader_started = reloader_->start();
   if (!reloader_started.ok()) return reloader_started;
-  register_metrics();
   auto listening = open_listeners();
   if (!listening.ok()) return listening;
+  // After the listeners: with lmtp_port 0 the maps name the port bound.
+  if (config_.mta.incoming != IncomingMta::null) {
+    mta::MapSettings maps = map_settings(config_, table_directory(config_.listgate.table));
+    maps.text.transport = lmtp_transport_for(lmtp_bound_);
+    map_refresher_ = std::make_unique<MapRefresher>(*reactor_, std::move(maps));
+    auto refresher_started = map_refresher_->start();
+    if (!refresher_started.ok()) return refresher_started;
+    map_refresher_->refresh(table_);
+  }
+  register_metrics();
   reactor_->add_timer(sweep_every_, [this] { sweep_idle(); });
   return {};
 }
@@ -124,6 +134,8 @@ Result<void> Server::open_listeners() {
   auto listening = reactor_->listen(lmtp_fd.value(), [this](int fd) { accept_lmtp(fd); });
   if (!listening.ok()) return listening;
   std::string lmtp_text = bound_text(config_.mta.lmtp, lmtp_fd.value());
+  lmtp_bound_ = config_.mta.lmtp;
+  if (!lmtp_bound_.is_unix()) lmtp_bound_.port = io::bound_port(lmtp_fd.value());
 
   std::string metrics_text = "off";
   if (config_.listgate.metrics) {
@@ -235,6 +247,7 @@ void Server::on_table(Result<TableReloader::Table> table, std::chrono::microseco
   ++server_counters_.reloads_ok;
   log_event(Level::info, "reload_ok", {{"lists", std::to_string(table_->size())},
                                        {"ms", std::to_string(took.count() / 1000.0)}});
+  if (map_refresher_) map_refresher_->refresh(table_);
 }
 
 void Server::begin_drain() {
@@ -302,10 +315,18 @@ void Server::register_metrics() {
   counter("listgate_body_bytes_copied_total", "Message body octets copied after receipt.", &l.body_bytes_copied);
   counter("listgate_reloads_total", "Table reloads by result.", &s.reloads_ok, {{"result", "ok"}});
   counter("listgate_reloads_total", "Table reloads by result.", &s.reloads_failed, {{"result", "failed"}});
+  if (map_refresher_) {
+    const MapRefresher::Counters& maps = map_refresher_->counters();
+    const char* maps_help = "MTA map regenerations (start-up and reloads) by result.";
+    counter("listgate_map_writes_total", maps_help, &maps.ok, {{"result", "ok"}});
+    counter("listgate_map_writes_total", maps_help, &maps.failed, {{"result", "failed"}});
+  }
   gauge("listgate_table_lists", "Lists in the table serving now.", [this] { return double(table_->size()); });
   const io::Reactor::Stats& io_stats = reactor_->stats();
   counter("listgate_bytes_in_total", "Octets received on all sockets.", &io_stats.bytes_in);
   counter("listgate_bytes_out_total", "Octets sent on all sockets.", &io_stats.bytes_out);
+  counter("listgate_io_loop_turns_total", "Reactor loop turns (wake-ups).", &io_stats.loop_turns);
+  counter("listgate_io_sends_total", "Send operations handed to the kernel.", &io_stats.sends);
   gauge("listgate_buffers_in_use", "Receive buffers holding data.",
         [this] { return double(reactor_->buffers_holding_data()); });
   if (delivery_) delivery_->register_metrics(metrics_);

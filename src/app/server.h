@@ -17,6 +17,7 @@
 #include "listgate/lmtp/session.h"
 #include "listgate/table/list_table.h"
 #include "delivery_stack.h"
+#include "map_refresher.h"
 #include "table_reloader.h"
 
 namespace listgate::app {
@@ -71,11 +72,15 @@ class Server {
   std::unique_ptr<delivery::Deliverer> discard_;  // --discard
   std::unique_ptr<DeliveryStack> delivery_;        // otherwise
   std::unique_ptr<TableReloader> reloader_;
+  // Rewrites the MTA maps in the table's directory at start and after each
+  // reload; none with [mta] incoming: mailman.mta.null.NullMTA.
+  std::unique_ptr<MapRefresher> map_refresher_;
   TableReloader::Table table_;
   lmtp::Counters counters_;
   Counters server_counters_;
   MetricsRegistry metrics_;
   int signal_fd_ = -1;
+  Address lmtp_bound_;  // config_.mta.lmtp with the port really bound
   size_t sessions_ = 0;
   std::vector<MetricsConnection*> metrics_connections_;
   // The idle list: least recently active first.

@@ -56,6 +56,11 @@ TEST_P(GatewayTest, FullDialogue) {
   EXPECT_TRUE(c->closed());
   EXPECT_EQ(g.metric("listgate_transactions_total"), 1);
   EXPECT_EQ(g.metric("listgate_body_bytes_copied_total"), 0);
+  // Lock-step: the greeting and each of the 8 replies the client waited
+  // for went out in a send of its own, each after a wake-up of its own.
+  double sends = g.metric("listgate_io_sends_total");
+  EXPECT_GE(sends, 9);
+  EXPECT_GE(g.metric("listgate_io_loop_turns_total"), sends);
 }
 
 TEST_P(GatewayTest, PipelinedGroupsAnsweredInOrder) {

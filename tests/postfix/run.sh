@@ -48,7 +48,11 @@
 # the sink's stderr, the sink's record and the bounce log are dumped first.
 
 set -Eeuo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Reporting, cleanup, package install, swaks, sink and private-Postfix helpers
+# shared with tests/postfix/maps.sh.
+SUITE=postfix
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DOMAIN=lists.example.org
 LIST=announce@$DOMAIN
@@ -69,129 +73,31 @@ VERP_ID="<verp-post.$RUN_TAG@client.listgate.test>"
 OWNER_ID="<owner.$RUN_TAG@client.listgate.test>"
 BOUNCE_ID="<dsn.$RUN_TAG@client.listgate.test>"
 
-PASSED=0
-FAILED=0
-TMP=
 LISTGATE_PID=
-SINK_PID=
 # "MESSAGE_ID RCPT MAIL_FROM" for every delivery the sink must have recorded.
 EXPECTED_RECORD=()
 PF_CONF=
-PF_STARTED=0
-ERR_LINE=
-
-# ---------------------------------------------------------------- reporting
-
-say()  { printf '# %s\n' "$*"; }
-pass() { PASSED=$((PASSED + 1)); printf 'ok   - %s\n' "$1"; }
-fail() { FAILED=$((FAILED + 1)); printf 'FAIL - %s\n' "$1"; shift; local l; for l in "$@"; do printf '       %s\n' "$l"; done; }
-# A set-up step that cannot go on: count it as a failed group and stop.
-fatal() { fail "$@"; exit 1; }
-
-# Print FILE with a prefix on each line, if it exists.
-dump() {
-    local label=$1 file=$2
-    [[ -s $file ]] || { printf -- '----- %s: (empty or missing)\n' "$label"; return 0; }
-    printf -- '----- %s (%s)\n' "$label" "$file"
-    sed "s/^/$label| /" "$file"
-}
 
 # ---------------------------------------------------------------- cleanup
 
-# Send SIGTERM to PID, wait up to 5 s for it to go, then SIGKILL it.
-stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
+# Called by lib.sh's cleanup, after the servers stopped, when anything failed.
+dump_on_failure() {
+    dump maillog "$TMP/pf/maillog"
+    dump postfix-ctl "$TMP/postfix-ctl.log"
+    dump listgate "$TMP/listgate.stderr"
+    dump sink "$TMP/sink.stderr"
+    dump sink-record "$TMP/sink.record"
+    dump bounce-log "$TMP/bounces.jsonl"
+    local t
+    for t in "$TMP"/spool/*.meta; do
+        [[ -e $t ]] && dump "spool-$(basename "$t" .meta)" "$t"
     done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
-# Stop the private Postfix: "postfix stop", then kill the master and any of
-# its children still around.
-stop_postfix() {
-    local master='' i child
-    if [[ -r $TMP/pf/queue/pid/master.pid ]]; then
-        read -r master <"$TMP/pf/queue/pid/master.pid" || true
-    fi
-    timeout 30 script -qec "postfix -c '$PF_CONF' stop" /dev/null >>"$TMP/postfix-ctl.log" 2>&1 || true
-    [[ $master =~ ^[0-9]+$ ]] || return 0
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$master" 2>/dev/null || return 0
-        sleep 0.1
+    for t in "$TMP"/swaks-*.txt; do
+        [[ -e $t ]] && dump "$(basename "$t" .txt)" "$t"
     done
-    for child in $(pgrep -P "$master" || true); do stop_pid "$child"; done
-    stop_pid "$master"
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT ERR INT TERM
-    set +e
-    if ((rc != 0 && FAILED == 0)); then
-        fail "aborted with status $rc${ERR_LINE:+ at line $ERR_LINE}"
-    fi
-    if [[ -n $TMP ]]; then
-        ((PF_STARTED)) && stop_postfix
-        [[ -n $LISTGATE_PID ]] && stop_pid "$LISTGATE_PID"
-        [[ -n $SINK_PID ]] && stop_pid "$SINK_PID"
-        if ((FAILED > 0)); then
-            dump maillog "$TMP/pf/maillog"
-            dump postfix-ctl "$TMP/postfix-ctl.log"
-            dump listgate "$TMP/listgate.stderr"
-            dump sink "$TMP/sink.stderr"
-            dump sink-record "$TMP/sink.record"
-            dump bounce-log "$TMP/bounces.jsonl"
-            local t
-            for t in "$TMP"/spool/*.meta; do
-                [[ -e $t ]] && dump "spool-$(basename "$t" .meta)" "$t"
-            done
-            for t in "$TMP"/swaks-*.txt; do
-                [[ -e $t ]] && dump "$(basename "$t" .txt)" "$t"
-            done
-        fi
-        rm -rf "$TMP"
-    fi
-    printf 'postfix: %d passed, %d failed\n' "$PASSED" "$FAILED"
-    ((FAILED == 0 && rc == 0)) && exit 0
-    exit 1
 }
 
 # ---------------------------------------------------------------- helpers
-
-# Install Debian's postfix and swaks when missing. debconf is preset to "No
-# configuration" so the package writes no /etc/postfix/main.cf and starts no
-# system instance worth using; ours is private and never depends on it.
-ensure_packages() {
-    command -v postfix >/dev/null && command -v swaks >/dev/null && return 0
-    say "installing postfix and swaks"
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    local apt=(env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q postfix swaks)
-    if ! "${apt[@]}" >"$TMP/apt.log" 2>&1; then
-        say "apt-get install failed, refreshing the package lists"
-        timeout 600 apt-get update -q >>"$TMP/apt.log" 2>&1 || true
-        "${apt[@]}" >>"$TMP/apt.log" 2>&1 || { dump apt "$TMP/apt.log"; fatal "install postfix and swaks"; }
-    fi
-    if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null; then
-        fatal "postfix and swaks on PATH after install"
-    fi
-}
-
-# True if something accepts TCP connections on 127.0.0.1:PORT.
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-
-# Print a TCP port of 127.0.0.1 that nothing listens on.
-free_port() {
-    local i port
-    for ((i = 0; i < 100; i++)); do
-        port=$((20000 + RANDOM % 40000))
-        port_open "$port" || { echo "$port"; return 0; }
-    done
-    return 1
-}
 
 # GET /metrics from listgate; print the response (headers and body).
 # shellcheck disable=SC2016  # $1 is expanded by the inner bash
@@ -205,101 +111,6 @@ fetch_metrics() {
 # Print the value of the unlabelled metric NAME (0 when absent).
 metric_value() {
     fetch_metrics | awk -v name="$1" '$1 == name { v = $2 } END { print (v == "" ? 0 : v) }'
-}
-
-# Run swaks against the private Postfix with RCPT TO:<$1>, extra swaks
-# arguments after it; the transcript goes to the file $2. swaks exits non-zero
-# when the server refuses something; that is for the caller to judge.
-swaks_to() {
-    local rcpt=$1 out=$2
-    shift 2
-    timeout 120 swaks --server 127.0.0.1 --port "$SMTP_PORT" --timeout 90 \
-        --helo client.listgate.test --from "$SENDER" --to "$rcpt" "$@" >"$out" 2>&1
-}
-
-# Print the reply code of the server's answer to the first client line in
-# swaks transcript $1 that starts with $2 (e.g. "RCPT TO:"), or "none".
-reply_code() {
-    awk -v cmd="$2" '
-        found && /^ *<(-|\*\*) / { if (match($0, /[0-9][0-9][0-9]/)) { print substr($0, RSTART, 3); exit } }
-        !found && index($0, " -> " cmd) == 1 { found = 1 }
-        END { if (!found) print "none" }' "$1" | head -n1 | sed 's/^$/none/'
-}
-
-# Print the server's answer line(s) to client line $2 in swaks transcript $1.
-reply_text() {
-    awk -v cmd="$2" '
-        found && /^ *<(-|\*\*) / { print; n++; next }
-        found && n { exit }
-        !found && index($0, " -> " cmd) == 1 { found = 1 }' "$1"
-}
-
-# Header block of the message in file $1 (up to its first empty line), CRs
-# dropped.
-header_block() { awk '{ sub(/\r$/, "") } /^$/ { exit } { print }' "$1"; }
-
-# Print the arguments as a JSON array of strings.
-json_array() {
-    local a out=''
-    for a in "$@"; do out+="${out:+, }\"$a\""; done
-    printf '[%s]' "$out"
-}
-
-# Wait up to 20 s for a line matching the ERE $3 in the file $2, written by
-# process $1, and put it in LOG_LINE; $4 names the set-up step for fatal.
-wait_log_line() {
-    local pid=$1 file=$2 re=$3 what=$4 i
-    LOG_LINE=''
-    for ((i = 0; i < 200; i++)); do
-        LOG_LINE=$(grep -m1 -E "$re" "$file" || true)
-        [[ -n $LOG_LINE ]] && return 0
-        kill -0 "$pid" 2>/dev/null || fatal "$what" "it exited before logging a line like '$re'"
-        sleep 0.1
-    done
-    fatal "$what" "no line like '$re' within 20 s"
-}
-
-# ---------------------------------------------------------------- sink
-
-start_sink() {
-    local bin=$1
-    # Created here, not by the background job's redirection (as for listgate).
-    : >"$TMP/sink.stderr"
-    "$bin" --listen 127.0.0.1:0 --control 127.0.0.1:0 --io auto \
-        --record "$TMP/sink.record" --keep-last \
-        </dev/null >"$TMP/sink.stdout" 2>"$TMP/sink.stderr" &
-    SINK_PID=$!
-    # "sink listening smtp=127.0.0.1:P control=127.0.0.1:Q io=..."
-    wait_log_line "$SINK_PID" "$TMP/sink.stderr" '^sink listening ' "listgate-sink starts"
-    SINK_PORT=$(grep -oE '(^| )smtp=127\.0\.0\.1:[0-9]+' <<<"$LOG_LINE" | sed 's/.*://')
-    CONTROL_PORT=$(grep -oE '(^| )control=127\.0\.0\.1:[0-9]+' <<<"$LOG_LINE" | sed 's/.*://')
-    [[ -n $SINK_PORT && -n $CONTROL_PORT ]] || fatal "listgate-sink starts" "cannot read the ports from: $LOG_LINE"
-    pass "listgate-sink listens (smtp 127.0.0.1:$SINK_PORT, control 127.0.0.1:$CONTROL_PORT)"
-}
-
-# Print the sink's record as sorted "MESSAGE_ID RCPT MAIL_FROM" lines: those
-# of Message-Id $1, or all of them without $1.
-record_lines() {
-    [[ -e $TMP/sink.record ]] || return 0
-    awk -v id="${1:-}" 'id == "" || $1 == id { print $1, $2, $3 }' "$TMP/sink.record" | LC_ALL=C sort
-}
-
-# Print the BODY_BYTES of the record lines of Message-Id $1, one per line.
-record_body_bytes() {
-    [[ -e $TMP/sink.record ]] || return 0
-    awk -v id="$1" '$1 == id { print $4 }' "$TMP/sink.record" | sort -u
-}
-
-# Write the body of the last message the sink accepted (control command
-# "last": "ok LENGTH", then LENGTH bytes) to the file $1.
-# shellcheck disable=SC2016  # $1, $line and BASH_REMATCH are the inner bash's
-sink_last() {
-    timeout 5 bash -c '
-        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf "last\n" >&3
-        IFS= read -r line <&3 || exit 1
-        [[ $line =~ ^ok\ ([0-9]+)$ ]] || { printf "control: %s\n" "$line" >&2; exit 1; }
-        head -c "${BASH_REMATCH[1]}" <&3' _ "$CONTROL_PORT" >"$1" 2>"$1.err"
 }
 
 # ---------------------------------------------------------------- listgate
@@ -333,6 +144,7 @@ EOF
     : >"$TMP/listgate.stderr"
     "$bin" serve -c "$TMP/listgate.cfg" --io auto </dev/null >"$TMP/listgate.stdout" 2>"$TMP/listgate.stderr" &
     LISTGATE_PID=$!
+    LIB_PIDS+=("$LISTGATE_PID")
     # "event=listening lmtp=127.0.0.1:P metrics=127.0.0.1:Q mode=relay"
     wait_log_line "$LISTGATE_PID" "$TMP/listgate.stderr" 'event=listening' "listgate starts"
     LMTP_PORT=$(grep -oE '(^| )lmtp=127\.0\.0\.1:[0-9]+' <<<"$LOG_LINE" | sed 's/.*://')
@@ -347,21 +159,11 @@ EOF
 
 # Write main.cf and master.cf of the private instance into $PF_CONF.
 write_postfix_config() {
-    mkdir -p "$PF_CONF" "$TMP/pf/queue"
-    # data_directory is left for "postfix start" to create with the right
-    # owner (a root-owned one breaks master.lock).
-    cat >"$PF_CONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $TMP/pf/queue
-data_directory = $TMP/pf/data
-# No syslog here: log to a file, which must be under maillog_file_prefixes.
-maillog_file = $TMP/pf/maillog
-maillog_file_prefixes = $TMP
-myhostname = postfix.listgate.test
-mydomain = listgate.test
-myorigin = \$myhostname
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
+    mkdir -p "$PF_CONF"
+    {
+        # The private instance's own lines (queue, data, maillog, 127.0.0.1).
+        pf_private_main_cf "$TMP/pf"
+        cat <<EOF
 mynetworks = 127.0.0.0/8
 mydestination =
 local_recipient_maps =
@@ -379,34 +181,18 @@ address_verify_poll_count = 20
 address_verify_poll_delay = 1s
 address_verify_map =
 EOF
+    } >"$PF_CONF/main.cf"
     # Debian's master.cf with chroot off everywhere and smtpd moved to
-    # 127.0.0.1:SMTP_PORT. Continuation lines (leading blank) pass unchanged.
-    awk -v listen="127.0.0.1:$SMTP_PORT" '
-        /^[^#[:space:]]/ && NF >= 8 {
-            if ($1 == "smtp" && $2 == "inet") $1 = listen
-            $5 = "n"
-        }
-        { print }' /etc/postfix/master.cf >"$PF_CONF/master.cf"
+    # 127.0.0.1:SMTP_PORT.
+    pf_write_master "$PF_CONF" "$SMTP_PORT"
 }
 
 start_postfix() {
-    local i banner=''
     PF_CONF=$TMP/pf/etc
     SMTP_PORT=$(free_port) || fatal "postfix starts" "no free TCP port found"
     write_postfix_config
-    if ! timeout 60 script -qec "postfix -c '$PF_CONF' start" /dev/null >"$TMP/postfix-ctl.log" 2>&1; then
-        PF_STARTED=1
-        fatal "postfix starts" "postfix -c $PF_CONF start failed: $(tr -d '\r' <"$TMP/postfix-ctl.log" | tail -n3)"
-    fi
-    PF_STARTED=1
-    # Wait up to 20 s for smtpd's 220 greeting.
-    # shellcheck disable=SC2016  # $1 and $l are the inner bash's
-    for ((i = 0; i < 40; i++)); do
-        banner=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && read -r -t 2 l <&3 && printf "%s" "$l"' _ "$SMTP_PORT" 2>/dev/null || true)
-        [[ $banner == 220* ]] && break
-        sleep 0.5
-    done
-    [[ $banner == 220* ]] || fatal "postfix starts" "no 220 greeting on 127.0.0.1:$SMTP_PORT within 20 s"
+    # Starts it and waits up to 20 s for smtpd's 220 greeting.
+    pf_start "$PF_CONF" "$TMP/pf/queue" "$SMTP_PORT" || fatal "postfix starts" "$PF_START_ERR"
     pass "postfix $(postconf -dh mail_version) listens (smtpd 127.0.0.1:$SMTP_PORT, relays lists.example.org to lmtp:[127.0.0.1]:$LMTP_PORT)"
 }
 
@@ -578,36 +364,6 @@ check_owner_unchanged() {
     fi
 }
 
-# A DSN, as a remote MTA sends it for a VERP'ed post, to the list's bounces
-# address with alice's VERP tag.
-write_dsn() {
-    cat >"$1" <<EOF
-From: MAILER-DAEMON@mx.example.org
-To: $BOUNCE_TO
-Subject: Undelivered Mail Returned to Sender
-Message-Id: $BOUNCE_ID
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="dsn-boundary"
-
---dsn-boundary
-Content-Type: text/plain
-
-alice@example.org: user unknown.
-
---dsn-boundary
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.org
-
-Final-Recipient: rfc822; alice@example.org
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <alice@example.org>: user unknown
-
---dsn-boundary--
-EOF
-}
-
 # The DSN to LIST-bounces+alice=example.org@ gives one bounce log line, for
 # the list and for alice@example.org (the VERP tag), status 5.1.1; it is the
 # log's only line (no member was refused).
@@ -658,9 +414,7 @@ main() {
     }
     local bin=$1 t0=$SECONDS
     local sink=${2:-$(dirname "$1")/../../bench/sink/listgate-sink}
-    trap cleanup EXIT
-    trap 'ERR_LINE=$LINENO' ERR
-    trap 'exit 130' INT TERM
+    lib_main_traps
     [[ -x $bin ]] || fatal "listgate binary is executable" "$bin"
     [[ -x $sink ]] || fatal "listgate-sink binary is executable" "$sink"
     TMP=$(mktemp -d /tmp/listgate-postfix.XXXXXX)
@@ -691,7 +445,9 @@ main() {
     check_record "the message to <$OWNER>" "$OWNER_ID" "$LIST_BOUNCES" "${LIST_OWNERS[@]}"
     check_owner_unchanged
 
-    write_dsn "$TMP/dsn.eml"
+    # A DSN, as a remote MTA sends it for a VERP'ed post, to the list's
+    # bounces address with alice's VERP tag.
+    write_dsn "$TMP/dsn.eml" "$BOUNCE_TO" "$BOUNCE_ID"
     check_sent "$BOUNCE_TO" bounce --from '<>' --data "@$TMP/dsn.eml"
     check_maillog_sent "$BOUNCE_TO"
     check_bounce_logged

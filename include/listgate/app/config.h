@@ -54,11 +54,19 @@ Result<std::chrono::seconds> parse_duration(std::string_view text);
 
 enum class IoBackend { automatic, uring, epoll };
 enum class PostfixMapType { hash, regexp };
+// Mailman's [mta] `incoming`: which MTA's files `listgate aliases` and a
+// reload write. postfix: the Postfix maps and the Exim files; exim4: the
+// Exim files only (no postmap); null: none.
+enum class IncomingMta { postfix, exim4, null };
 
 std::string_view to_string(IoBackend io);              // "auto", "uring", "epoll"
 std::string_view to_string(PostfixMapType type);       // "hash", "regexp"
 Result<IoBackend> parse_io_backend(std::string_view text);
 Result<PostfixMapType> parse_postfix_map_type(std::string_view text);
+// Mailman's class names: "mailman.mta.postfix.LMTP", "mailman.mta.exim4.LMTP",
+// "mailman.mta.null.NullMTA".
+std::string_view to_string(IncomingMta mta);
+Result<IncomingMta> parse_incoming_mta(std::string_view text);
 
 // ---------------------------------------------------------------------------
 // The configuration.
@@ -80,6 +88,7 @@ struct MtaConfig {
   // Python string.Template with $bounces, $local and $domain.
   std::string verp_format = "${bounces}+${local}=${domain}";
   std::chrono::seconds delivery_retry_period = std::chrono::hours(24 * 5);
+  IncomingMta incoming = IncomingMta::postfix;
 };
 
 // The machine's name (gethostname), or "localhost" when it has none.

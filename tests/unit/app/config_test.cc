@@ -125,7 +125,6 @@ TEST(Config, RealMailmanCfgParses) {
       "[paths.debian]",
       "[database]",
       "[webservice]",
-      "[mta] incoming",
       "[mta] outgoing",
       "[mta] smtp_secure_mode",
       "[mta] configuration",
@@ -213,13 +212,23 @@ configuration: python:mailman.config.postfix
   std::vector<std::string> ignored;
   auto r = parse(kSchemaMta, &ignored);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(ignored.size(), 18u);
-  EXPECT_EQ(ignored.front(), "[mta] incoming");
+  EXPECT_EQ(ignored.size(), 17u);
+  EXPECT_EQ(ignored.front(), "[mta] outgoing");
   EXPECT_EQ(ignored.back(), "[mta] configuration");
   Config defaults;
   EXPECT_EQ(r->mta.lmtp, defaults.mta.lmtp);
   EXPECT_EQ(r->mta.smtp, defaults.mta.smtp);
   EXPECT_EQ(r->mta.delivery_retry_period, defaults.mta.delivery_retry_period);
+  EXPECT_EQ(r->mta.incoming, IncomingMta::postfix);
+}
+
+TEST(Config, IncomingChoosesTheMtaFiles) {
+  EXPECT_EQ(parse("[mta]\nincoming: mailman.mta.exim4.LMTP\n", nullptr)->mta.incoming, IncomingMta::exim4);
+  EXPECT_EQ(parse("[mta]\nincoming: mailman.mta.null.NullMTA\n", nullptr)->mta.incoming, IncomingMta::null);
+  EXPECT_EQ(parse("", nullptr)->mta.incoming, IncomingMta::postfix);
+  EXPECT_EQ(error_of("[mta]\nincoming: mailman.mta.sendmail.LMTP\n"),
+            "test.cfg:2: [mta] incoming: 'mailman.mta.sendmail.LMTP' is not one of mailman.mta.postfix.LMTP, "
+            "mailman.mta.exim4.LMTP, mailman.mta.null.NullMTA");
 }
 
 TEST(Config, IniSyntaxLikeConfigparser) {
