@@ -129,51 +129,44 @@ void DeliveryStack::quit_idle() {
 }
 
 void DeliveryStack::register_metrics(MetricsRegistry& metrics) const {
-  auto counter = [&metrics](std::string_view name, std::string_view help, const uint64_t* v,
-                            std::vector<MetricLabel> labels = {}) {
-    [[maybe_unused]] auto ok = metrics.add_counter(name, help, v, std::move(labels));
-  };
-  auto gauge = [&metrics](std::string_view name, std::string_view help, std::function<double()> fn) {
-    [[maybe_unused]] auto ok = metrics.add_gauge(name, help, std::move(fn));
-  };
   const delivery::BatchCounters& b = batch_counters_;
   const char* deliveries_help = "Outbound recipient deliveries by outcome (retries included).";
-  counter("listgate_deliveries_total", deliveries_help, &b.delivered, {{"result", "delivered"}});
-  counter("listgate_deliveries_total", deliveries_help, &b.refused, {{"result", "refused"}});
-  counter("listgate_deliveries_total", deliveries_help, &b.deferred, {{"result", "deferred"}});
-  counter("listgate_outbound_transactions_total", "Outbound transactions submitted.", &b.transactions);
+  metrics.counter("listgate_deliveries_total", deliveries_help, &b.delivered, {{"result", "delivered"}});
+  metrics.counter("listgate_deliveries_total", deliveries_help, &b.refused, {{"result", "refused"}});
+  metrics.counter("listgate_deliveries_total", deliveries_help, &b.deferred, {{"result", "deferred"}});
+  metrics.counter("listgate_outbound_transactions_total", "Outbound transactions submitted.", &b.transactions);
   const delivery::ClientCounters& cc = client_counters_;
-  counter("listgate_outbound_body_bytes_referenced_total", "Body octets sent from the receive buffers.",
+  metrics.counter("listgate_outbound_body_bytes_referenced_total", "Body octets sent from the receive buffers.",
           &cc.body_bytes_referenced);
-  counter("listgate_outbound_body_bytes_copied_total", "Body octets copied on the way out (bare CR/LF repair).",
+  metrics.counter("listgate_outbound_body_bytes_copied_total", "Body octets copied on the way out (bare CR/LF repair).",
           &cc.body_bytes_copied);
-  counter("listgate_outbound_protocol_errors_total", "Upstream replies that broke the protocol.",
+  metrics.counter("listgate_outbound_protocol_errors_total", "Upstream replies that broke the protocol.",
           &cc.protocol_errors);
   const delivery::PoolCounters& p = outbound_->counters();
-  counter("listgate_outbound_connects_total", "Connections set up to smtp_host.", &p.connects);
-  counter("listgate_outbound_connect_failures_total", "Connections to smtp_host that failed to set up.",
+  metrics.counter("listgate_outbound_connects_total", "Connections set up to smtp_host.", &p.connects);
+  metrics.counter("listgate_outbound_connect_failures_total", "Connections to smtp_host that failed to set up.",
           &p.connect_failures);
-  counter("listgate_outbound_timeouts_total", "Outbound connections given up for not answering.", &p.timeouts);
-  gauge("listgate_outbound_connections", "Connections to smtp_host open now.",
+  metrics.counter("listgate_outbound_timeouts_total", "Outbound connections given up for not answering.", &p.timeouts);
+  metrics.gauge("listgate_outbound_connections", "Connections to smtp_host open now.",
         [this] { return double(outbound_->connections()); });
   const delivery::ListDeliveryCounters& d = deliverer_->counters();
-  counter("listgate_posts_total", "Posts fanned out to members.", &d.posts);
-  counter("listgate_owner_messages_total", "Messages forwarded to list owners.", &d.owner_messages);
-  counter("listgate_loops_total", "Posts refused with 554 5.4.6 (X-BeenThere).", &d.loops);
-  counter("listgate_bounces_received_total", "Mail to -bounces addresses recorded.", &d.bounces_received);
-  counter("listgate_relayed_total", "Recipients relayed to a list backend.", &d.relayed);
-  counter("listgate_relay_unreachable_total", "Relayed recipients answered 451 4.4.1.", &d.relay_unreachable);
-  counter("listgate_tempfailed_total", "Recipients answered 451 4.3.0 (not delivered, not spooled).",
+  metrics.counter("listgate_posts_total", "Posts fanned out to members.", &d.posts);
+  metrics.counter("listgate_owner_messages_total", "Messages forwarded to list owners.", &d.owner_messages);
+  metrics.counter("listgate_loops_total", "Posts refused with 554 5.4.6 (X-BeenThere).", &d.loops);
+  metrics.counter("listgate_bounces_received_total", "Mail to -bounces addresses recorded.", &d.bounces_received);
+  metrics.counter("listgate_relayed_total", "Recipients relayed to a list backend.", &d.relayed);
+  metrics.counter("listgate_relay_unreachable_total", "Relayed recipients answered 451 4.4.1.", &d.relay_unreachable);
+  metrics.counter("listgate_tempfailed_total", "Recipients answered 451 4.3.0 (not delivered, not spooled).",
           &d.tempfailed);
   const delivery::RetryCounters& r = retry_->counters();
-  counter("listgate_bounces_total", "Lines written to the bounce log.", &r.bounces_recorded);
-  counter("listgate_bounce_log_failures_total", "Bounce log writes that failed.", &r.bounce_log_failures);
-  counter("listgate_spooled_recipients_total", "Recipients put into the spool.", &r.deferred);
-  counter("listgate_spool_failures_total", "Spool writes that failed.", &r.spool_failures);
-  counter("listgate_spool_retries_total", "Delivery attempts made from the spool.", &r.retries);
-  counter("listgate_spool_expired_total", "Recipients given up after delivery_retry_period.", &r.expired);
-  gauge("listgate_spool_entries", "Messages waiting in the spool.", [this] { return double(retry_->entries()); });
-  gauge("listgate_spool_recipients", "Recipients owed by the spool.",
+  metrics.counter("listgate_bounces_total", "Lines written to the bounce log.", &r.bounces_recorded);
+  metrics.counter("listgate_bounce_log_failures_total", "Bounce log writes that failed.", &r.bounce_log_failures);
+  metrics.counter("listgate_spooled_recipients_total", "Recipients put into the spool.", &r.deferred);
+  metrics.counter("listgate_spool_failures_total", "Spool writes that failed.", &r.spool_failures);
+  metrics.counter("listgate_spool_retries_total", "Delivery attempts made from the spool.", &r.retries);
+  metrics.counter("listgate_spool_expired_total", "Recipients given up after delivery_retry_period.", &r.expired);
+  metrics.gauge("listgate_spool_entries", "Messages waiting in the spool.", [this] { return double(retry_->entries()); });
+  metrics.gauge("listgate_spool_recipients", "Recipients owed by the spool.",
         [this] { return double(retry_->recipients_owed()); });
 }
 

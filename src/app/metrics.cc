@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "listgate/app/log.h"
 #include "text.h"
 
 namespace listgate::app {
@@ -139,6 +140,20 @@ Result<void> MetricsRegistry::add(MetricType type, std::string_view name, std::s
   sample.prefix.push_back(' ');
   family->samples.push_back(std::move(sample));
   return {};
+}
+
+void MetricsRegistry::counter(std::string_view name, std::string_view help, const uint64_t* value,
+                              std::vector<MetricLabel> labels) {
+  if (auto added = add_counter(name, help, value, std::move(labels)); !added) {
+    log_event(Level::error, "metric_error", {{"error", added.error().message}});
+  }
+}
+
+void MetricsRegistry::gauge(std::string_view name, std::string_view help, MetricSource source,
+                            std::vector<MetricLabel> labels) {
+  if (auto added = add_gauge(name, help, std::move(source), std::move(labels)); !added) {
+    log_event(Level::error, "metric_error", {{"error", added.error().message}});
+  }
 }
 
 void MetricsRegistry::render(std::string& out) const {

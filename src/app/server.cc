@@ -283,51 +283,44 @@ void Server::finish_drain() {
 }
 
 void Server::register_metrics() {
-  auto counter = [this](std::string_view name, std::string_view help, const uint64_t* v,
-                        std::vector<MetricLabel> labels = {}) {
-    [[maybe_unused]] auto ok = metrics_.add_counter(name, help, v, std::move(labels));
-  };
-  auto gauge = [this](std::string_view name, std::string_view help, std::function<double()> fn) {
-    [[maybe_unused]] auto ok = metrics_.add_gauge(name, help, std::move(fn));
-  };
   const lmtp::Counters& l = counters_;
   const Counters& s = server_counters_;
-  gauge("listgate_connections", "LMTP connections open now.", [this] { return double(sessions_); });
-  counter("listgate_connections_total", "LMTP connections accepted.", &s.connections_total);
-  counter("listgate_connections_refused_total", "LMTP connections refused (max_connections or draining).",
+  metrics_.gauge("listgate_connections", "LMTP connections open now.", [this] { return double(sessions_); });
+  metrics_.counter("listgate_connections_total", "LMTP connections accepted.", &s.connections_total);
+  metrics_.counter("listgate_connections_refused_total", "LMTP connections refused (max_connections or draining).",
           &s.connections_refused);
-  counter("listgate_idle_timeouts_total", "LMTP sessions closed for idleness.", &s.idle_timeouts);
-  counter("listgate_commands_total", "LMTP commands read.", &l.commands);
-  counter("listgate_transactions_total", "Messages whose final dot was read.", &l.transactions);
-  counter("listgate_recipients_total", "RCPT commands by outcome.", &l.recipients_accepted,
+  metrics_.counter("listgate_idle_timeouts_total", "LMTP sessions closed for idleness.", &s.idle_timeouts);
+  metrics_.counter("listgate_commands_total", "LMTP commands read.", &l.commands);
+  metrics_.counter("listgate_transactions_total", "Messages whose final dot was read.", &l.transactions);
+  metrics_.counter("listgate_recipients_total", "RCPT commands by outcome.", &l.recipients_accepted,
           {{"result", "accepted"}});
   const std::pair<const char*, const uint64_t*> rejected[] = {
       {"unknown_domain", &l.rejected_unknown_domain}, {"unknown_list", &l.rejected_unknown_list},
       {"needs_backend", &l.rejected_needs_backend},   {"bad_address", &l.rejected_bad_address},
       {"too_many", &l.rejected_too_many}};
   for (auto [reason, value] : rejected)
-    counter("listgate_recipients_rejected_total", "RCPT commands refused, by reason.", value,
+    metrics_.counter("listgate_recipients_rejected_total", "RCPT commands refused, by reason.", value,
             {{"reason", reason}});
-  counter("listgate_messages_too_big_total", "Messages refused with 552 5.3.4.", &l.messages_too_big);
-  counter("listgate_command_errors_total", "Commands answered 500/501/503/555.", &l.command_errors);
-  counter("listgate_lines_too_long_total", "Command lines over 1000 octets.", &l.lines_too_long);
-  counter("listgate_body_bytes_total", "Message body octets received.", &l.body_bytes);
-  counter("listgate_body_bytes_copied_total", "Message body octets copied after receipt.", &l.body_bytes_copied);
-  counter("listgate_reloads_total", "Table reloads by result.", &s.reloads_ok, {{"result", "ok"}});
-  counter("listgate_reloads_total", "Table reloads by result.", &s.reloads_failed, {{"result", "failed"}});
+  metrics_.counter("listgate_messages_too_big_total", "Messages refused with 552 5.3.4.", &l.messages_too_big);
+  metrics_.counter("listgate_command_errors_total", "Commands answered 500/501/503/555.", &l.command_errors);
+  metrics_.counter("listgate_lines_too_long_total", "Command lines over 1000 octets.", &l.lines_too_long);
+  metrics_.counter("listgate_body_bytes_total", "Message body octets received.", &l.body_bytes);
+  metrics_.counter("listgate_body_bytes_copied_total", "Message body octets copied after receipt.", &l.body_bytes_copied);
+  metrics_.counter("listgate_reloads_total", "Table reloads by result.", &s.reloads_ok, {{"result", "ok"}});
+  metrics_.counter("listgate_reloads_total", "Table reloads by result.", &s.reloads_failed, {{"result", "failed"}});
   if (map_refresher_) {
     const MapRefresher::Counters& maps = map_refresher_->counters();
     const char* maps_help = "MTA map regenerations (start-up and reloads) by result.";
-    counter("listgate_map_writes_total", maps_help, &maps.ok, {{"result", "ok"}});
-    counter("listgate_map_writes_total", maps_help, &maps.failed, {{"result", "failed"}});
+    metrics_.counter("listgate_map_writes_total", maps_help, &maps.ok, {{"result", "ok"}});
+    metrics_.counter("listgate_map_writes_total", maps_help, &maps.failed, {{"result", "failed"}});
   }
-  gauge("listgate_table_lists", "Lists in the table serving now.", [this] { return double(table_->size()); });
+  metrics_.gauge("listgate_table_lists", "Lists in the table serving now.", [this] { return double(table_->size()); });
   const io::Reactor::Stats& io_stats = reactor_->stats();
-  counter("listgate_bytes_in_total", "Octets received on all sockets.", &io_stats.bytes_in);
-  counter("listgate_bytes_out_total", "Octets sent on all sockets.", &io_stats.bytes_out);
-  counter("listgate_io_loop_turns_total", "Reactor loop turns (wake-ups).", &io_stats.loop_turns);
-  counter("listgate_io_sends_total", "Send operations handed to the kernel.", &io_stats.sends);
-  gauge("listgate_buffers_in_use", "Receive buffers holding data.",
+  metrics_.counter("listgate_bytes_in_total", "Octets received on all sockets.", &io_stats.bytes_in);
+  metrics_.counter("listgate_bytes_out_total", "Octets sent on all sockets.", &io_stats.bytes_out);
+  metrics_.counter("listgate_io_loop_turns_total", "Reactor loop turns (wake-ups).", &io_stats.loop_turns);
+  metrics_.counter("listgate_io_sends_total", "Send operations handed to the kernel.", &io_stats.sends);
+  metrics_.gauge("listgate_buffers_in_use", "Receive buffers holding data.",
         [this] { return double(reactor_->buffers_holding_data()); });
   if (delivery_) delivery_->register_metrics(metrics_);
 }

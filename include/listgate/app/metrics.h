@@ -54,6 +54,12 @@ class MetricsRegistry {
     return add(MetricType::gauge, name, help, std::move(labels), std::move(source));
   }
 
+  // For metrics named in the code: a registration error is a bug there, so
+  // it is logged (event=metric_error) rather than handed back.
+  void counter(std::string_view name, std::string_view help, const uint64_t* value,
+               std::vector<MetricLabel> labels = {});
+  void gauge(std::string_view name, std::string_view help, MetricSource source, std::vector<MetricLabel> labels = {});
+
   // Appends the exposition text to `out` (reuse one string to avoid
   // allocating on every scrape).
   void render(std::string& out) const;

@@ -5,6 +5,10 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
+
+#include "listgate/app/log.h"
 
 namespace listgate::app {
 namespace {
@@ -127,6 +131,24 @@ TEST(Metrics, RejectsBadRegistrations) {
             "# HELP listgate_a_total H.\n"
             "# TYPE listgate_a_total counter\n"
             "listgate_a_total{r=\"x\"} 0\n");
+}
+
+void keep_line(std::string_view line, void* lines) { static_cast<std::vector<std::string>*>(lines)->emplace_back(line); }
+
+TEST(Metrics, CodeNamedRegistrationsLogTheirMistakes) {
+  std::vector<std::string> lines;
+  set_log_sink(keep_line, &lines);
+  uint64_t v = 7;
+  MetricsRegistry m;
+  m.counter("listgate_a_total", "H.", &v);
+  m.gauge("listgate_g", "G.", [] { return 1.5; });
+  m.counter("listgate_no_suffix", "H.", &v);  // a mistake: logged, not registered
+  set_log_sink(nullptr, nullptr);
+  EXPECT_EQ(m.family_count(), 2u);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("level=error event=metric_error error=\"metric listgate_no_suffix: a counter's name ends in _total\""),
+            std::string::npos)
+      << lines[0];
 }
 
 }  // namespace
