@@ -10,10 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "command_flags.h"
 #include "listgate/app/config.h"
 #include "listgate/table/loader.h"
 #include "map_settings.h"
-#include "text.h"
 
 namespace listgate::app {
 namespace {
@@ -30,77 +30,19 @@ constexpr std::string_view kUsage =
     "[mta] incoming: mailman.mta.exim4.LMTP only the Exim files, with\n"
     "mailman.mta.null.NullMTA nothing.\n";
 
-struct AliasesOptions {
-  std::optional<std::string> config_file;
-  std::optional<std::string> dir;
-  bool help = false;
-};
-
-Result<AliasesOptions> parse_aliases_args(int argc, const char* const* argv) {
-  AliasesOptions options;
-  for (int i = 0; i < argc; ++i) {
-    std::string_view word = argv[i];
-    std::string_view name = word;
-    std::optional<std::string_view> inline_value;
-    if (size_t eq = word.find('='); word.starts_with("--") && eq != std::string_view::npos) {
-      name = word.substr(0, eq);
-      inline_value = word.substr(eq + 1);
-    }
-    if ((name == "-h" || name == "--help") && !inline_value) {
-      options.help = true;
-      continue;
-    }
-    std::optional<std::string>* target = nullptr;
-    if (name == "-c" || name == "--config") target = &options.config_file;
-    if (name == "--dir") target = &options.dir;
-    if (target == nullptr) {
-      if (word.empty() || word.front() != '-') {
-        return make_error(text::concat({"unexpected argument '", word, "' (aliases takes only flags)"}));
-      }
-      return make_error(text::concat({"unknown flag '", name, "'"}));
-    }
-    std::string_view value;
-    if (inline_value) {
-      value = *inline_value;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return make_error(text::concat({name, ": needs a value"}));
-    }
-    if (value.empty()) return make_error(text::concat({name, ": needs a path"}));
-    *target = std::string(value);
-  }
-  return options;
-}
-
 }  // namespace
 
 int run_aliases_command(int argc, const char* const* argv) {
-  auto options = parse_aliases_args(argc, argv);
-  if (!options) {
-    std::fprintf(stderr, "listgate aliases: %s\n\n%.*s", options.error().message.c_str(),
-                 static_cast<int>(kUsage.size()), kUsage.data());
-    return 2;
-  }
-  if (options->help) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-    return 0;
-  }
+  std::optional<std::string> dir;
+  const PathFlag flags[] = {{"--dir", &dir}};
   Config config;
-  if (options->config_file) {
-    auto loaded = load_config_file(*options->config_file, nullptr);
-    if (!loaded) {
-      std::fprintf(stderr, "listgate aliases: %s\n", loaded.error().message.c_str());
-      return 1;
-    }
-    config = std::move(*loaded);
-  }
+  if (auto exit_status = start_path_flag_command("aliases", kUsage, flags, argc, argv, config)) return *exit_status;
   if (config.mta.incoming == IncomingMta::null) {
     std::printf("[mta] incoming is %s: no MTA files to write\n", std::string(to_string(config.mta.incoming)).c_str());
     return 0;
   }
   const mta::MapSettings settings =
-      map_settings(config, options->dir.value_or(table_directory(config.listgate.table)));
+      map_settings(config, dir.value_or(table_directory(config.listgate.table)));
   table::TableOptions table_options;
   table_options.verp_delimiter = settings.text.verp_delimiter;
   auto table = table::load_table_file(config.listgate.table, table_options);

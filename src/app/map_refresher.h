@@ -3,21 +3,22 @@
 //
 // refresh() hands the table to a worker thread that writes the maps
 // (src/mta: file writes, fsync, postmap as a child process) and wakes the
-// reactor through an eventfd; the outcome is logged and counted there. A
-// refresh asked for while one runs follows it, with the newest table. A
-// directory that is not writable is skipped with a log line: the operator
-// then runs `listgate aliases --dir` elsewhere, and that is no failure.
+// reactor through an eventfd (WorkerHandoff); the outcome is logged and
+// counted there. A refresh asked for while one runs follows it, with the
+// newest table. A directory that is not writable is skipped with a log line:
+// the operator then runs `listgate aliases --dir` elsewhere, and that is no
+// failure.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
-#include <thread>
 
 #include "listgate/base/result.h"
 #include "listgate/io/reactor.h"
 #include "listgate/mta/map_writer.h"
 #include "listgate/table/list_table.h"
+#include "worker_handoff.h"
 
 namespace listgate::app {
 
@@ -30,12 +31,11 @@ class MapRefresher {
   };
 
   MapRefresher(io::Reactor& reactor, mta::MapSettings settings);
-  ~MapRefresher();
-  Result<void> start();
+  Result<void> start() { return worker_.start(); }
   // On the reactor thread.
   void refresh(Table table);
   const Counters& counters() const { return counters_; }
-  bool busy() const { return worker_.joinable(); }
+  bool busy() const { return worker_.busy(); }
 
  private:
   struct Outcome {
@@ -44,17 +44,14 @@ class MapRefresher {
     size_t lists = 0;
     std::chrono::microseconds took{0};
   };
-  void launch(Table table);
-  void on_wakeup();
+  Outcome write(const table::ListTable& table) const;  // on the worker
+  void report(const Outcome& outcome);                 // on the reactor thread
 
-  io::Reactor& reactor_;
   mta::MapSettings settings_;
-  int event_fd_ = -1;
-  std::thread worker_;
-  // Written by the worker before it signals the eventfd, read after.
-  std::unique_ptr<Outcome> outcome_;
-  Table next_;  // asked for while the worker ran
   Counters counters_;
+  // Last, so it is destroyed first: its destructor waits for a running job,
+  // which reads settings_.
+  WorkerHandoff worker_;
 };
 
 }  // namespace listgate::app

@@ -5,6 +5,7 @@
 // here with the same parsers the file uses, so errors read alike.
 #include <array>
 
+#include "command_flags.h"
 #include "listgate/app/config.h"
 #include "text.h"
 
@@ -92,32 +93,16 @@ std::string_view serve_usage() { return kUsage; }
 Result<ServeOptions> parse_serve_args(int argc, const char* const* argv) {
   ServeOptions options;
   for (int i = 0; i < argc; ++i) {
-    std::string_view word = argv[i];
-    std::string_view name = word;
-    std::optional<std::string_view> inline_value;
-    if (word.substr(0, 2) == "--") {
-      if (size_t eq = word.find('='); eq != std::string_view::npos) {
-        name = word.substr(0, eq);
-        inline_value = word.substr(eq + 1);
-      }
-    }
-    const FlagSpec* spec = find_flag(name);
-    if (spec == nullptr) {
-      if (word.empty() || word.front() != '-') {
-        return make_error(text::concat({"unexpected argument '", word, "' (serve takes only flags)"}));
-      }
-      return make_error(text::concat({"unknown flag '", name, "'"}));
-    }
+    const std::string_view word = argv[i];
+    const FlagWord flag = split_flag_word(word);
+    const FlagSpec* spec = find_flag(flag.name);
+    if (spec == nullptr) return not_a_flag_error("serve", word, flag);
     std::string_view value;
     if (spec->takes_value) {
-      if (inline_value) {
-        value = *inline_value;
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        return flag_error(spec->name, "needs a value");
-      }
-    } else if (inline_value) {
+      auto taken = take_flag_value(flag, i, argc, argv);
+      if (!taken) return taken.error();
+      value = *taken;
+    } else if (flag.inline_value) {
       return flag_error(spec->name, "takes no value");
     }
     if (auto r = set(options, *spec, value); !r) return r.error();

@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "command_flags.h"
 #include "listgate/app/config.h"
 #include "listgate/delivery/spool.h"
-#include "text.h"
 
 namespace listgate::app {
 namespace {
@@ -27,72 +27,14 @@ constexpr std::string_view kUsage =
     "Lists what waits in the retry spool and why. Nothing is changed: broken files\n"
     "are reported on stderr, and repaired by `listgate serve` when it starts.\n";
 
-struct SpoolOptions {
-  std::optional<std::string> config_file;
-  std::optional<std::string> spool_dir;
-  bool help = false;
-};
-
-Result<SpoolOptions> parse_spool_args(int argc, const char* const* argv) {
-  SpoolOptions options;
-  for (int i = 0; i < argc; ++i) {
-    std::string_view word = argv[i];
-    std::string_view name = word;
-    std::optional<std::string_view> inline_value;
-    if (size_t eq = word.find('='); word.starts_with("--") && eq != std::string_view::npos) {
-      name = word.substr(0, eq);
-      inline_value = word.substr(eq + 1);
-    }
-    if ((name == "-h" || name == "--help") && !inline_value) {
-      options.help = true;
-      continue;
-    }
-    std::optional<std::string>* target = nullptr;
-    if (name == "-c" || name == "--config") target = &options.config_file;
-    if (name == "--spool-dir") target = &options.spool_dir;
-    if (target == nullptr) {
-      if (word.empty() || word.front() != '-') {
-        return make_error(text::concat({"unexpected argument '", word, "' (spool takes only flags)"}));
-      }
-      return make_error(text::concat({"unknown flag '", name, "'"}));
-    }
-    std::string_view value;
-    if (inline_value) {
-      value = *inline_value;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return make_error(text::concat({name, ": needs a value"}));
-    }
-    if (value.empty()) return make_error(text::concat({name, ": needs a path"}));
-    *target = std::string(value);
-  }
-  return options;
-}
-
 }  // namespace
 
 int run_spool_command(int argc, const char* const* argv) {
-  auto options = parse_spool_args(argc, argv);
-  if (!options) {
-    std::fprintf(stderr, "listgate spool: %s\n\n%.*s", options.error().message.c_str(),
-                 static_cast<int>(kUsage.size()), kUsage.data());
-    return 2;
-  }
-  if (options->help) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-    return 0;
-  }
+  std::optional<std::string> spool_dir;
+  const PathFlag flags[] = {{"--spool-dir", &spool_dir}};
   Config config;
-  if (options->config_file) {
-    auto loaded = load_config_file(*options->config_file, nullptr);
-    if (!loaded) {
-      std::fprintf(stderr, "listgate spool: %s\n", loaded.error().message.c_str());
-      return 1;
-    }
-    config = std::move(*loaded);
-  }
-  const std::string dir = options->spool_dir.value_or(config.listgate.spool_dir);
+  if (auto exit_status = start_path_flag_command("spool", kUsage, flags, argc, argv, config)) return *exit_status;
+  const std::string dir = spool_dir.value_or(config.listgate.spool_dir);
 
   auto spool = delivery::Spool::open(dir, /*create=*/false);
   if (!spool) {

@@ -1,21 +1,21 @@
 // table_reloader.h - builds a new list table off the reactor thread.
 //
 // SIGHUP asks for a rebuild; a worker thread parses and compiles the table
-// file and wakes the reactor through an eventfd, and the reactor swaps the
-// result in. Sessions hold the table they started a transaction with, so a
-// swap never changes the answer inside a transaction.
+// file and wakes the reactor through an eventfd (WorkerHandoff), and the
+// reactor swaps the result in. Sessions hold the table they started a
+// transaction with, so a swap never changes the answer inside a transaction.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "listgate/base/result.h"
 #include "listgate/io/reactor.h"
 #include "listgate/table/list_table.h"
 #include "listgate/table/loader.h"
+#include "worker_handoff.h"
 
 namespace listgate::app {
 
@@ -26,26 +26,18 @@ class TableReloader {
   using Finished = std::function<void(Result<Table> table, std::chrono::microseconds took)>;
 
   TableReloader(io::Reactor& reactor, std::string path, table::TableOptions options, Finished finished);
-  ~TableReloader();
-  Result<void> start();
+  Result<void> start() { return worker_.start(); }
   // Starts a rebuild; one asked for while another runs follows it.
   void request();
-  bool busy() const { return worker_.joinable(); }
+  bool busy() const { return worker_.busy(); }
 
  private:
-  void on_wakeup();
-  void launch();
-
-  io::Reactor& reactor_;
   std::string path_;
   table::TableOptions options_;
   Finished finished_;
-  int event_fd_ = -1;
-  std::thread worker_;
-  // Written by the worker before it signals the eventfd, read after.
-  std::unique_ptr<Result<Table>> outcome_;
-  std::chrono::microseconds took_{0};
-  bool again_ = false;
+  // Last, so it is destroyed first: its destructor waits for a running
+  // build, which reads path_ and options_.
+  WorkerHandoff worker_;
 };
 
 }  // namespace listgate::app

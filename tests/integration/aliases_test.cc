@@ -8,6 +8,9 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -194,11 +197,24 @@ TEST_F(AliasesCommand, Errors) {
 
 // ---- listgate serve --------------------------------------------------------
 
-TEST(ServeMaps, WrittenAtStartAndRegeneratedOnReload) {
+// A gateway serving kDesignTable, with these extra config lines.
+GatewayOptions design_table_options(std::vector<std::string> listgate_keys, std::vector<std::string> mta_keys = {}) {
   GatewayOptions o;
   o.table_json = kDesignTable;
-  o.listgate_keys = {"postfix_map_type = regexp"};
-  Gateway g(o);
+  o.listgate_keys = std::move(listgate_keys);
+  o.mta_keys = std::move(mta_keys);
+  return o;
+}
+
+// Sends SIGHUP; returns the log lines before it, for wait_log's from_line.
+size_t send_sighup(Gateway& g) {
+  const size_t mark = g.process().log_lines();
+  g.process().signal(SIGHUP);
+  return mark;
+}
+
+TEST(ServeMaps, WrittenAtStartAndRegeneratedOnReload) {
+  Gateway g(design_table_options({"postfix_map_type = regexp"}));
   ASSERT_TRUE(g.started()) << g.process().log();
   ASSERT_TRUE(g.process().wait_log("event=maps_written", 10s)) << g.process().log();
   const std::string transport = "lmtp:[127.0.0.1]:" + std::to_string(g.lmtp_port());
@@ -209,8 +225,7 @@ TEST(ServeMaps, WrittenAtStartAndRegeneratedOnReload) {
   EXPECT_TRUE(exists(g.dir().file("lists/announce.lists.example.org")));
 
   g.write_table(R"({"lists": [{"address": "fresh@lists.example.org", "members": ["x@y.z"]}]})");
-  const size_t mark = g.process().log_lines();
-  g.process().signal(SIGHUP);
+  const size_t mark = send_sighup(g);
   ASSERT_TRUE(g.process().wait_log("event=reload_ok", 10s, mark)) << g.process().log();
   ASSERT_TRUE(g.process().wait_log("event=maps_written", 10s, mark)) << g.process().log();
   const std::string second = read_file(g.dir().file("postfix_lmtp"));
@@ -227,13 +242,9 @@ TEST(ServeMaps, WrittenAtStartAndRegeneratedOnReload) {
 }
 
 TEST(ServeMaps, NullMtaWritesNoMaps) {
-  GatewayOptions o;
-  o.table_json = kDesignTable;
-  o.mta_keys = {"incoming: mailman.mta.null.NullMTA"};
-  Gateway g(o);
+  Gateway g(design_table_options({}, {"incoming: mailman.mta.null.NullMTA"}));
   ASSERT_TRUE(g.started()) << g.process().log();
-  const size_t mark = g.process().log_lines();
-  g.process().signal(SIGHUP);
+  const size_t mark = send_sighup(g);
   ASSERT_TRUE(g.process().wait_log("event=reload_ok", 10s, mark)) << g.process().log();
   EXPECT_EQ(g.process().log().find("event=maps_"), std::string::npos) << g.process().log();
   EXPECT_FALSE(exists(g.dir().file("postfix_lmtp")));
@@ -242,10 +253,7 @@ TEST(ServeMaps, NullMtaWritesNoMaps) {
 }
 
 TEST(ServeMaps, FailingPostmapIsLoggedCountedAndHarmless) {
-  GatewayOptions o;
-  o.table_json = kDesignTable;
-  o.listgate_keys = {"postfix_map_type = hash", "postmap_command = /bin/false"};
-  Gateway g(o);
+  Gateway g(design_table_options({"postfix_map_type = hash", "postmap_command = /bin/false"}));
   ASSERT_TRUE(g.started()) << g.process().log();
   auto line = g.process().wait_log("event=maps_failed", 10s);
   ASSERT_TRUE(line) << g.process().log();
@@ -253,8 +261,7 @@ TEST(ServeMaps, FailingPostmapIsLoggedCountedAndHarmless) {
   EXPECT_NE(line->find("/bin/false hash:"), std::string::npos) << *line;
   EXPECT_FALSE(exists(g.dir().file("postfix_lmtp")));
   EXPECT_TRUE(exists(g.dir().file("exim_domains")));
-  const size_t mark = g.process().log_lines();
-  g.process().signal(SIGHUP);
+  const size_t mark = send_sighup(g);
   ASSERT_TRUE(g.process().wait_log("event=maps_failed", 10s, mark)) << g.process().log();
   EXPECT_EQ(g.metric("listgate_map_writes_total{result=\"failed\"}"), 2);
   EXPECT_EQ(g.metric("listgate_reloads_total{result=\"ok\"}"), 1);

@@ -61,7 +61,6 @@ SUITE=postfix-maps
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-README=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/README.md
 DOMAIN=lists.example.org
 ALIAS_DOMAIN=x.example.org
 LIST=announce@$DOMAIN
@@ -72,11 +71,8 @@ SENDER=sender@example.com
 LIST_MEMBERS=(alice@example.org bob@example.com carol@example.net)
 LIST_OWNERS=(boss@example.org)
 RUN_TAG=$$.$RANDOM
-# "MESSAGE_ID RCPT MAIL_FROM" for every delivery the sink must have recorded.
-EXPECTED_RECORD=()
 # The set-ups run (names), for the dumps.
 SETUPS=()
-LISTGATE_PID=
 
 # ------------------------------------------------ main.cf, as in README.md
 #
@@ -92,23 +88,20 @@ owner_request_special = no
 EOF
 }
 
-readme_hash() {
-    cat <<'EOF'
-transport_maps = hash:/var/lib/listgate/postfix_lmtp
-local_recipient_maps = proxy:unix:passwd.byname $alias_maps hash:/var/lib/listgate/postfix_lmtp
-relay_domains = hash:/var/lib/listgate/postfix_domains
-relay_recipient_maps = hash:/var/lib/listgate/postfix_lmtp
-EOF
+# The transport and relay maps of type $1; with $2 = local,
+# local_recipient_maps too.
+# shellcheck disable=SC2016  # $alias_maps is Postfix's
+readme_relay_maps() {
+    printf 'transport_maps = %s:/var/lib/listgate/postfix_lmtp\n' "$1"
+    if [[ ${2:-} == local ]]; then
+        printf 'local_recipient_maps = proxy:unix:passwd.byname $alias_maps %s:/var/lib/listgate/postfix_lmtp\n' "$1"
+    fi
+    printf 'relay_domains = %s:/var/lib/listgate/postfix_domains\n' "$1"
+    printf 'relay_recipient_maps = %s:/var/lib/listgate/postfix_lmtp\n' "$1"
 }
 
-readme_regexp() {
-    cat <<'EOF'
-transport_maps = regexp:/var/lib/listgate/postfix_lmtp
-local_recipient_maps = proxy:unix:passwd.byname $alias_maps regexp:/var/lib/listgate/postfix_lmtp
-relay_domains = regexp:/var/lib/listgate/postfix_domains
-relay_recipient_maps = regexp:/var/lib/listgate/postfix_lmtp
-EOF
-}
+readme_hash() { readme_relay_maps hash local; }
+readme_regexp() { readme_relay_maps regexp local; }
 
 readme_verify() {
     cat <<'EOF'
@@ -124,21 +117,13 @@ EOF
 }
 
 readme_alias() {
-    cat <<'EOF'
-transport_maps = hash:/var/lib/listgate/postfix_lmtp
-relay_domains = hash:/var/lib/listgate/postfix_domains
-relay_recipient_maps = hash:/var/lib/listgate/postfix_lmtp
-virtual_alias_maps = hash:/var/lib/listgate/postfix_vmap
-EOF
+    readme_relay_maps hash
+    printf 'virtual_alias_maps = hash:/var/lib/listgate/postfix_vmap\n'
 }
 
 readme_alias_regexp() {
-    cat <<'EOF'
-transport_maps = regexp:/var/lib/listgate/postfix_lmtp
-relay_domains = regexp:/var/lib/listgate/postfix_domains
-relay_recipient_maps = regexp:/var/lib/listgate/postfix_lmtp
-virtual_alias_maps = regexp:/var/lib/listgate/postfix_vmap
-EOF
+    readme_relay_maps regexp
+    printf 'virtual_alias_maps = regexp:/var/lib/listgate/postfix_vmap\n'
 }
 
 # The README blocks of set-up $1, in the order main.cf gets them.
@@ -153,7 +138,7 @@ readme_blocks() {
 
 # ---------------------------------------------------------------- cleanup
 
-# Called by lib.sh's cleanup, after the servers stopped, when anything failed.
+# Called by mta_suite.sh's cleanup, after the servers stopped, when anything failed.
 dump_on_failure() {
     local name t
     dump postfix-ctl "$TMP/postfix-ctl.log"
@@ -168,9 +153,7 @@ dump_on_failure() {
         dump "$name-maillog" "$TMP/$name/pf/maillog"
         dump "$name-listgate" "$TMP/$name/listgate.stderr"
         dump "$name-bounce-log" "$TMP/$name/bounces.jsonl"
-        for t in "$TMP/$name"/swaks-*.txt; do
-            [[ -e $t ]] && dump "$name-$(basename "$t" .txt)" "$t"
-        done
+        dump_transcripts "$TMP/$name" "$name-"
     done
 }
 
@@ -264,14 +247,9 @@ run_aliases() {
 # Start listgate for set-up $1; sets LISTGATE_PID.
 start_listgate() {
     local name=$1 bin=$2 dir=$TMP/$1
-    : >"$dir/listgate.stderr"
-    MAIL_CONFIG=$dir/pf/etc "$bin" serve -c "$dir/listgate.cfg" --io auto \
-        </dev/null >"$dir/listgate.stdout" 2>"$dir/listgate.stderr" &
-    LISTGATE_PID=$!
-    LIB_PIDS+=("$LISTGATE_PID")
-    wait_log_line "$LISTGATE_PID" "$dir/listgate.stderr" 'event=listening' "$name: listgate starts"
-    [[ $LOG_LINE == *" lmtp=127.0.0.1:$LMTP_PORT "* && $LOG_LINE == *" mode=relay"* ]] ||
-        fatal "$name: listgate relays on lmtp 127.0.0.1:$LMTP_PORT" "got: $LOG_LINE"
+    serve_listgate "$dir" "$name: listgate starts" \
+        env MAIL_CONFIG="$dir/pf/etc" "$bin" serve -c "$dir/listgate.cfg" --io auto
+    listgate_relays_or_fatal "$name: "
 }
 
 # listgate serve writes the maps again into the table's directory at
@@ -302,34 +280,13 @@ check_serve_rewrote() {
     fi
 }
 
-# The README blocks of set-up $1 are in README.md word for word, each as a
-# whole fenced code block.
-check_readme() {
-    local name=$1 block text readme missing=()
-    if [[ ! -r $README ]]; then
-        fail "$name: README.md has the main.cf lines tested" "cannot read $README"
-        return 0
-    fi
-    readme=$(<"$README")
-    for block in $(readme_blocks "$name"); do
-        text=$("$block")
-        # A whole fenced block, not a part of one.
-        [[ $readme == *$'\n```\n'"$text"$'\n```\n'* ]] || missing+=("$block: $(head -n1 <<<"$text") ...")
-    done
-    if ((${#missing[@]} == 0)); then
-        pass "$name: README.md has the main.cf lines tested, word for word"
-    else
-        fail "$name: README.md has the main.cf lines tested, word for word" "not in README.md:" "${missing[@]}"
-    fi
-}
-
 # RCPT TO:<$2> must be refused by Postfix at RCPT time with 550 and, as
 # nothing else was accepted, no DATA; $3 is a glob the reply must match (who
 # refused). The message (Message-Id $4) is checked to be nowhere at the end.
 check_refused() {
     local name=$1 rcpt=$2 why=$3 id=$4 out code text data
     out=$TMP/$name/swaks-refused-${rcpt%@*}.txt
-    swaks_to "$rcpt" "$out" --header "Message-Id: $id" --body "must not be delivered" || true
+    swaks_to "$SMTP_PORT" "$rcpt" "$out" --header "Message-Id: $id" --body "must not be delivered" || true
     code=$(reply_code "$out" "RCPT TO:")
     text=$(reply_text "$out" "RCPT TO:")
     data=$(reply_code "$out" "DATA")
@@ -345,69 +302,34 @@ check_refused() {
 # Send a message to RCPT TO:<$2> (transcript name $3, extra swaks arguments
 # after it): Postfix must take it (250 at RCPT and at the end of DATA).
 check_sent() {
-    local name=$1 rcpt=$2 out=$TMP/$1/swaks-$3.txt rc=0 code dot
+    local name=$1 rcpt=$2 out=$TMP/$1/swaks-$3.txt
     shift 3
-    swaks_to "$rcpt" "$out" "$@" || rc=$?
-    code=$(reply_code "$out" "RCPT TO:")
-    dot=$(reply_code "$out" ".")
-    if ((rc == 0)) && [[ $code == 250 && $dot == 250 ]]; then
-        pass "$name: message to <$rcpt> accepted by postfix"
-    else
-        fail "$name: message to <$rcpt> accepted by postfix" "swaks status $rc, RCPT $code, end of DATA $dot"
-    fi
+    check_taken "$name: message to <$rcpt> accepted by postfix" '' "$SMTP_PORT" "$rcpt" "$out" "$@"
 }
 
 # The sink's record must hold Message-Id $3 once for each address after $4,
 # all with envelope sender $4, and nothing else of that Message-Id; waits up
 # to 20 s.
 check_record() {
-    local name=$1 what=$2 id=$3 from=$4 rcpt want got i
+    local name=$1 what=$2 id=$3 from=$4
     shift 4
-    local lines=()
-    for rcpt in "$@"; do lines+=("$id $rcpt $from"); done
-    EXPECTED_RECORD+=("${lines[@]}")
-    want=$(printf '%s\n' "${lines[@]}" | LC_ALL=C sort)
-    got=''
-    for ((i = 0; i < 80; i++)); do
-        got=$(record_lines "$id")
-        [[ -n $got ]] && (($(wc -l <<<"$got") >= $#)) && break
-        sleep 0.25
-    done
-    if [[ $got == "$want" ]]; then
-        pass "$name: $what reached $* (sink record, MAIL FROM:<$from>)"
-    else
-        fail "$name: $what reached $* (sink record, MAIL FROM:<$from>)" \
-            "want (MESSAGE_ID RCPT MAIL_FROM):" "${lines[@]}" "got, after up to 20 s:" "${got:-nothing}"
-    fi
+    check_record_lines "$name: $what reached $* (sink record, MAIL FROM:<$from>)" 20 "$id" "$from" "$@"
 }
 
 # Postfix's maillog must show <$2> (the VERP tag kept; in the alias set-ups
 # the aliased address) sent to listgate's LMTP port; waits up to 20 s.
 check_handed_over() {
-    local name=$1 rcpt=$2 i line=''
-    local relay="relay=127.0.0.1[127.0.0.1]:$LMTP_PORT,"
-    for ((i = 0; i < 80; i++)); do
-        line=$(grep -F "to=<$rcpt>" "$TMP/$name/pf/maillog" 2>/dev/null | grep -F "$relay" | grep -F 'status=sent' | head -n1 || true)
-        [[ -n $line ]] && break
-        sleep 0.25
-    done
-    if [[ -n $line ]]; then
-        pass "$name: postfix handed <$rcpt> to listgate (maillog: $relay status=sent)"
-    else
-        fail "$name: postfix handed <$rcpt> to listgate (maillog: $relay status=sent)" "no such line within 20 s"
-    fi
+    local name=$1 rcpt=$2
+    pf_check_sent "$name: postfix handed <$rcpt> to listgate (maillog: relay=127.0.0.1[127.0.0.1]:$LMTP_PORT, status=sent)" \
+        "$TMP/$name/pf/maillog" "$rcpt" 20
 }
 
 # The DSN made listgate write a bounce log line for the list and member
 # alice@example.org (the VERP tag); waits up to 20 s.
 check_bounce_logged() {
-    local name=$1 log=$TMP/$1/bounces.jsonl i line=''
+    local name=$1 log=$TMP/$1/bounces.jsonl line
     local what="$name: DSN to <$BOUNCE_TO> gave a bounce log line for member alice@example.org"
-    for ((i = 0; i < 80; i++)); do
-        line=$(grep -F "\"list\":\"$LIST\"" "$log" 2>/dev/null | grep -F '"member":"alice@example.org"' | head -n1 || true)
-        [[ -n $line ]] && break
-        sleep 0.25
-    done
+    line=$(poll_output 80 0.25 bounce_line "$log" "$LIST" alice@example.org)
     if [[ -n $line ]]; then
         pass "$what"
     else
@@ -467,7 +389,7 @@ run_setup() {
     [[ $name == regexp ]] && write_table "$name" "$dir/table/lists.json"
     mkdir -p "$dir/aliases-wrote"
     cp "$maps"/postfix_* "$dir/aliases-wrote/"
-    check_readme "$name"
+    check_readme "$name" "the main.cf lines tested"
 
     start_listgate "$name" "$bin"
     check_serve_rewrote "$name" "$maps"
@@ -520,38 +442,17 @@ run_setup() {
 # ---------------------------------------------------------------- main
 
 main() {
-    (($# == 1 || $# == 2)) || {
-        echo "usage: $0 PATH_TO_LISTGATE_BINARY [PATH_TO_LISTGATE_SINK]" >&2
-        exit 2
-    }
-    local bin=$1 t0=$SECONDS want got
-    local sink=${2:-$(dirname "$1")/../../bench/sink/listgate-sink}
-    lib_main_traps
-    [[ -x $bin ]] || fatal "listgate binary is executable" "$bin"
-    [[ -x $sink ]] || fatal "listgate-sink binary is executable" "$sink"
-    bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-    TMP=$(mktemp -d /tmp/listgate-postfix-maps.XXXXXX)
-    # Postfix's unprivileged daemons must reach their queue and data dirs,
-    # and read the maps.
-    chmod 755 "$TMP"
-
+    # Sets LISTGATE_BIN, SINK_BIN and TMP (which Postfix's unprivileged
+    # daemons can enter, also to read the maps).
+    suite_start "$@"
     ensure_packages
-    start_sink "$sink"
-    run_setup hash "$bin"
-    run_setup regexp "$bin"
-    run_setup alias "$bin"
-    run_setup alias-regexp "$bin"
-
-    want=$(printf '%s\n' "${EXPECTED_RECORD[@]}" | LC_ALL=C sort)
-    got=$(record_lines)
-    if [[ $got == "$want" ]]; then
-        pass "sink record holds those ${#EXPECTED_RECORD[@]} deliveries and nothing else"
-    else
-        fail "sink record holds those ${#EXPECTED_RECORD[@]} deliveries and nothing else" \
-            "unexpected or missing (diff want got):" \
-            "$(diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | grep '^[<>]' | tr '\n' ' ' || true)"
-    fi
-    say "done in $((SECONDS - t0)) s"
+    start_sink "$SINK_BIN" control
+    run_setup hash "$LISTGATE_BIN"
+    run_setup regexp "$LISTGATE_BIN"
+    run_setup alias "$LISTGATE_BIN"
+    run_setup alias-regexp "$LISTGATE_BIN"
+    check_record_complete
+    suite_done
 }
 
 main "$@"

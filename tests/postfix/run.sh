@@ -49,7 +49,8 @@
 
 set -Eeuo pipefail
 # Reporting, cleanup, package install, swaks, sink and private-Postfix helpers
-# shared with tests/postfix/maps.sh.
+# shared with tests/postfix/maps.sh (and, through tests/lib/mta_suite.sh,
+# tests/exim/run.sh).
 SUITE=postfix
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -73,28 +74,20 @@ VERP_ID="<verp-post.$RUN_TAG@client.listgate.test>"
 OWNER_ID="<owner.$RUN_TAG@client.listgate.test>"
 BOUNCE_ID="<dsn.$RUN_TAG@client.listgate.test>"
 
-LISTGATE_PID=
-# "MESSAGE_ID RCPT MAIL_FROM" for every delivery the sink must have recorded.
-EXPECTED_RECORD=()
 PF_CONF=
 
 # ---------------------------------------------------------------- cleanup
 
-# Called by lib.sh's cleanup, after the servers stopped, when anything failed.
+# Called by mta_suite.sh's cleanup, after the servers stopped, when anything failed.
 dump_on_failure() {
     dump maillog "$TMP/pf/maillog"
     dump postfix-ctl "$TMP/postfix-ctl.log"
-    dump listgate "$TMP/listgate.stderr"
-    dump sink "$TMP/sink.stderr"
-    dump sink-record "$TMP/sink.record"
-    dump bounce-log "$TMP/bounces.jsonl"
+    dump_listgate_and_sink
     local t
     for t in "$TMP"/spool/*.meta; do
         [[ -e $t ]] && dump "spool-$(basename "$t" .meta)" "$t"
     done
-    for t in "$TMP"/swaks-*.txt; do
-        [[ -e $t ]] && dump "$(basename "$t" .txt)" "$t"
-    done
+    dump_transcripts "$TMP"
 }
 
 # ---------------------------------------------------------------- helpers
@@ -139,16 +132,9 @@ bounce_log = $TMP/bounces.jsonl
 metrics = 127.0.0.1:0
 hostname = listgate.test
 EOF
-    # Created here, not by the background job's redirection, so that the
-    # first poll below never races the child's open().
-    : >"$TMP/listgate.stderr"
-    "$bin" serve -c "$TMP/listgate.cfg" --io auto </dev/null >"$TMP/listgate.stdout" 2>"$TMP/listgate.stderr" &
-    LISTGATE_PID=$!
-    LIB_PIDS+=("$LISTGATE_PID")
-    # "event=listening lmtp=127.0.0.1:P metrics=127.0.0.1:Q mode=relay"
-    wait_log_line "$LISTGATE_PID" "$TMP/listgate.stderr" 'event=listening' "listgate starts"
-    LMTP_PORT=$(grep -oE '(^| )lmtp=127\.0\.0\.1:[0-9]+' <<<"$LOG_LINE" | sed 's/.*://')
-    METRICS_PORT=$(grep -oE '(^| )metrics=127\.0\.0\.1:[0-9]+' <<<"$LOG_LINE" | sed 's/.*://')
+    serve_listgate "$TMP" "listgate starts" "$bin" serve -c "$TMP/listgate.cfg" --io auto
+    LMTP_PORT=$(log_port lmtp)
+    METRICS_PORT=$(log_port metrics)
     mode=$(grep -oE '(^| )mode=[a-z]+' <<<"$LOG_LINE" | sed 's/.*=//')
     [[ -n $LMTP_PORT && -n $METRICS_PORT ]] || fatal "listgate starts" "cannot read the ports from: $LOG_LINE"
     [[ $mode == relay ]] || fatal "listgate starts in relay mode" "got: $LOG_LINE"
@@ -203,43 +189,22 @@ start_postfix() {
 # said: 550" wording: the verdict is listgate's, relayed by recipient
 # verification (not Postfix's own relay control).
 check_unknown_refused() {
-    local out=$TMP/swaks-unknown.txt code text
-    swaks_to "$UNKNOWN" "$out" --quit-after RCPT || true
-    code=$(reply_code "$out" "RCPT TO:")
-    text=$(reply_text "$out" "RCPT TO:")
-    if [[ $code == 550 && $text == *"undeliverable address: host 127.0.0.1[127.0.0.1] said: 550"* ]]; then
-        pass "RCPT TO:<$UNKNOWN> refused at RCPT with 550"
-    else
-        fail "RCPT TO:<$UNKNOWN> refused at RCPT with 550" "got code $code: ${text:-no reply}"
-    fi
+    check_rcpt_reply "RCPT TO:<$UNKNOWN> refused at RCPT with 550" "$SMTP_PORT" "$UNKNOWN" "$TMP/swaks-unknown.txt" \
+        550 "undeliverable address: host 127.0.0.1[127.0.0.1] said: 550"
 }
 
 # Owner address of a list: verified through listgate and accepted at RCPT.
 check_owner_accepted() {
-    local out=$TMP/swaks-owner.txt code
-    swaks_to "$OWNER" "$out" --quit-after RCPT || true
-    code=$(reply_code "$out" "RCPT TO:")
-    if [[ $code == 250 ]]; then
-        pass "RCPT TO:<$OWNER> accepted at RCPT"
-    else
-        fail "RCPT TO:<$OWNER> accepted at RCPT" "got code $code: $(reply_text "$out" "RCPT TO:")"
-    fi
+    check_rcpt_reply "RCPT TO:<$OWNER> accepted at RCPT" "$SMTP_PORT" "$OWNER" "$TMP/swaks-owner.txt" 250 ''
 }
 
 # Send a message with swaks to RCPT TO:<$1> through Postfix, the transcript
 # in $TMP/swaks-$2.txt, extra swaks arguments after that: Postfix must take
 # it (250 at RCPT and at the end of DATA).
 check_sent() {
-    local rcpt=$1 out=$TMP/swaks-$2.txt rc=0 code dot
+    local rcpt=$1 out=$TMP/swaks-$2.txt
     shift 2
-    swaks_to "$rcpt" "$out" "$@" || rc=$?
-    code=$(reply_code "$out" "RCPT TO:")
-    dot=$(reply_code "$out" ".")
-    if ((rc == 0)) && [[ $code == 250 && $dot == 250 ]]; then
-        pass "message to <$rcpt> accepted by postfix (RCPT 250, end of DATA 250)"
-    else
-        fail "message to <$rcpt> accepted by postfix" "swaks status $rc, RCPT $code, end of DATA $dot"
-    fi
+    check_taken "message to <$rcpt> accepted by postfix" "(RCPT 250, end of DATA 250)" "$SMTP_PORT" "$rcpt" "$out" "$@"
 }
 
 # listgate's /metrics must count the LMTP transaction within 30 s.
@@ -259,54 +224,9 @@ check_listgate_received() {
 }
 
 # Postfix must log the delivery to <$1> as sent via listgate's LMTP port
-# (which listgate answers 250 only once the mail is delivered or spooled).
+# (within 30 s).
 check_maillog_sent() {
-    local rcpt=$1 i line=''
-    local relay="relay=127.0.0.1[127.0.0.1]:$LMTP_PORT,"
-    for ((i = 0; i < 60; i++)); do
-        line=$(grep -F "to=<$rcpt>" "$TMP/pf/maillog" 2>/dev/null | grep -F "$relay" | grep -F 'status=sent' | head -n1 || true)
-        [[ -n $line ]] && break
-        sleep 0.5
-    done
-    if [[ -n $line ]]; then
-        pass "maillog: to=<$rcpt> $relay status=sent"
-    else
-        fail "maillog: to=<$rcpt> $relay status=sent" "no such line within 30 s"
-    fi
-}
-
-# The sink's record must hold Message-Id $2 once for each address after $3
-# and for nobody else, each with envelope sender $3; "verp:LOCAL" for $3
-# stands for each member's VERP sender LOCAL+user=domain@$DOMAIN. Waits up to
-# 30 s for the lines; $1 says what was sent. The lines are also added to
-# EXPECTED_RECORD for check_nothing_else.
-check_record() {
-    local what=$1 id=$2 from=$3 rcpt sender want got i shown
-    shift 3
-    local lines=()
-    for rcpt in "$@"; do
-        sender=$from
-        if [[ $from == verp:* ]]; then sender="${from#verp:}+${rcpt%@*}=${rcpt#*@}@$DOMAIN"; fi
-        lines+=("$id $rcpt $sender")
-    done
-    EXPECTED_RECORD+=("${lines[@]}")
-    want=$(printf '%s\n' "${lines[@]}" | LC_ALL=C sort)
-    got=''
-    for ((i = 0; i < 60; i++)); do
-        got=$(record_lines "$id")
-        [[ -n $got ]] && (($(wc -l <<<"$got") >= $#)) && break
-        sleep 0.5
-    done
-    shown=$from
-    if [[ $from == verp:* ]]; then shown="${from#verp:}+USER=DOMAIN@$DOMAIN"; fi
-    if [[ $got == "$want" ]]; then
-        pass "sink got $what once for each of $*, MAIL FROM:<$shown>"
-    else
-        local got_lines=()
-        [[ -n $got ]] && mapfile -t got_lines <<<"$got"
-        fail "sink got $what once for each of $*, MAIL FROM:<$shown>" \
-            "want (MESSAGE_ID RCPT MAIL_FROM):" "${lines[@]}" "got, after up to 30 s:" "${got_lines[@]}"
-    fi
+    pf_check_sent "maillog: to=<$1> relay=127.0.0.1[127.0.0.1]:$LMTP_PORT, status=sent" "$TMP/pf/maillog" "$1" 30
 }
 
 # The post as the members got it (the sink's last body, fetched right after
@@ -368,13 +288,8 @@ check_owner_unchanged() {
 # the list and for alice@example.org (the VERP tag), status 5.1.1; it is the
 # log's only line (no member was refused).
 check_bounce_logged() {
-    local i line='' n=0 what="bounce log: one line, list $LIST, member alice@example.org, status 5.1.1"
-    for ((i = 0; i < 60; i++)); do
-        line=$(grep -F "\"list\":\"$LIST\"" "$TMP/bounces.jsonl" 2>/dev/null |
-            grep -F '"member":"alice@example.org"' | head -n1 || true)
-        [[ -n $line ]] && break
-        sleep 0.5
-    done
+    local line n=0 what="bounce log: one line, list $LIST, member alice@example.org, status 5.1.1"
+    line=$(poll_output 60 0.5 bounce_line "$TMP/bounces.jsonl" "$LIST" alice@example.org)
     [[ -e $TMP/bounces.jsonl ]] && n=$(wc -l <"$TMP/bounces.jsonl")
     if [[ -n $line && $line == *'"status":"5.1.1"'* ]] && ((n == 1)); then
         pass "$what"
@@ -387,16 +302,8 @@ check_bounce_logged() {
 # above expected (no one else, e.g. the quiet list's mallory@; nothing
 # twice), and listgate's spool holds nothing (no delivery waits for a retry).
 check_nothing_else() {
-    local want got spooled
-    want=$(printf '%s\n' "${EXPECTED_RECORD[@]}" | LC_ALL=C sort)
-    got=$(record_lines)
-    if [[ $got == "$want" ]]; then
-        pass "sink record holds those ${#EXPECTED_RECORD[@]} deliveries and nothing else"
-    else
-        fail "sink record holds those ${#EXPECTED_RECORD[@]} deliveries and nothing else" \
-            "unexpected or missing (diff want got):" \
-            "$(diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | grep '^[<>]' | tr '\n' ' ' || true)"
-    fi
+    local spooled
+    check_record_complete
     spooled=$(find "$TMP/spool" -name '*.meta' 2>/dev/null | wc -l || true)
     if [[ -d $TMP/spool && $spooled == 0 ]]; then
         pass "listgate's spool ($TMP/spool) is empty"
@@ -408,22 +315,12 @@ check_nothing_else() {
 # ---------------------------------------------------------------- main
 
 main() {
-    (($# == 1 || $# == 2)) || {
-        echo "usage: $0 PATH_TO_LISTGATE_BINARY [PATH_TO_LISTGATE_SINK]" >&2
-        exit 2
-    }
-    local bin=$1 t0=$SECONDS
-    local sink=${2:-$(dirname "$1")/../../bench/sink/listgate-sink}
-    lib_main_traps
-    [[ -x $bin ]] || fatal "listgate binary is executable" "$bin"
-    [[ -x $sink ]] || fatal "listgate-sink binary is executable" "$sink"
-    TMP=$(mktemp -d /tmp/listgate-postfix.XXXXXX)
-    # Postfix's unprivileged daemons must reach their queue and data dirs.
-    chmod 755 "$TMP"
-
+    # Sets LISTGATE_BIN, SINK_BIN and TMP (which Postfix's unprivileged
+    # daemons can enter).
+    suite_start "$@"
     ensure_packages
-    start_sink "$sink"
-    start_listgate "$bin"
+    start_sink "$SINK_BIN" control
+    start_listgate "$LISTGATE_BIN"
     start_postfix
 
     check_unknown_refused
@@ -447,13 +344,13 @@ main() {
 
     # A DSN, as a remote MTA sends it for a VERP'ed post, to the list's
     # bounces address with alice's VERP tag.
-    write_dsn "$TMP/dsn.eml" "$BOUNCE_TO" "$BOUNCE_ID"
+    write_dsn "$TMP/dsn.eml" "$BOUNCE_TO" "$BOUNCE_ID" alice@example.org
     check_sent "$BOUNCE_TO" bounce --from '<>' --data "@$TMP/dsn.eml"
     check_maillog_sent "$BOUNCE_TO"
     check_bounce_logged
 
     check_nothing_else
-    say "done in $((SECONDS - t0)) s"
+    suite_done
 }
 
 main "$@"

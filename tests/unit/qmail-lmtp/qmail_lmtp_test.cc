@@ -222,33 +222,32 @@ TEST(QmailLmtpReply, SummaryIsOnePrintableLine) {
 
 TEST(QmailLmtpClassify, Codes) {
   using enum Stage;
-  // The dialogue goes on.
-  EXPECT_EQ(classify(greeting, 220), std::nullopt);
-  EXPECT_EQ(classify(lhlo, 250), std::nullopt);
-  EXPECT_EQ(classify(mail, 250), std::nullopt);
-  EXPECT_EQ(classify(rcpt, 250), std::nullopt);
-  EXPECT_EQ(classify(rcpt, 251), std::nullopt);
-  EXPECT_EQ(classify(data, 354), std::nullopt);
-  // Delivered.
-  EXPECT_EQ(classify(final, 250), Outcome::delivered);
-  // Refusals of the message: permanent.
-  EXPECT_EQ(classify(mail, 553), Outcome::permanent);
-  EXPECT_EQ(classify(rcpt, 550), Outcome::permanent);
-  EXPECT_EQ(classify(data, 554), Outcome::permanent);
-  EXPECT_EQ(classify(final, 552), Outcome::permanent);
-  EXPECT_EQ(classify(final, 554), Outcome::permanent);
-  // 4xx anywhere: temporary.
-  for (Stage s : {greeting, lhlo, mail, rcpt, data, final}) {
-    EXPECT_EQ(classify(s, 421), Outcome::temporary) << stage_name(s);
-    EXPECT_EQ(classify(s, 451), Outcome::temporary) << stage_name(s);
+  using enum Outcome;
+  constexpr std::optional<Outcome> goes_on = std::nullopt;  // the dialogue goes on
+  struct Case {
+    Stage stage;
+    int code;
+    std::optional<Outcome> expected;
+  };
+  const Case cases[] = {
+      {greeting, 220, goes_on}, {lhlo, 250, goes_on}, {mail, 250, goes_on},
+      {rcpt, 250, goes_on},     {rcpt, 251, goes_on}, {data, 354, goes_on},
+      {final, 250, delivered},
+      // Refusals of the message: permanent.
+      {mail, 553, permanent}, {rcpt, 550, permanent}, {data, 554, permanent},
+      {final, 552, permanent}, {final, 554, permanent},
+      // A server that is not ready or not speaking LMTP: temporary.
+      {greeting, 554, temporary}, {lhlo, 500, temporary},
+      // 3xx where no 354 belongs, or a 2xx instead of 354: temporary.
+      {rcpt, 354, temporary}, {data, 250, temporary}, {final, 354, temporary},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(classify(c.stage, c.code), c.expected) << stage_name(c.stage) << ' ' << c.code;
   }
-  // A server that is not ready or not speaking LMTP: temporary.
-  EXPECT_EQ(classify(greeting, 554), Outcome::temporary);
-  EXPECT_EQ(classify(lhlo, 500), Outcome::temporary);
-  // 3xx where no 354 belongs, or a 2xx instead of 354: temporary.
-  EXPECT_EQ(classify(rcpt, 354), Outcome::temporary);
-  EXPECT_EQ(classify(data, 250), Outcome::temporary);
-  EXPECT_EQ(classify(final, 354), Outcome::temporary);
+  // 4xx anywhere: temporary.
+  for (Stage stage : {greeting, lhlo, mail, rcpt, data, final}) {
+    for (int code : {421, 451}) EXPECT_EQ(classify(stage, code), temporary) << stage_name(stage) << ' ' << code;
+  }
 }
 
 std::string encode(std::vector<std::string_view> chunks) {
