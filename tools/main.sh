@@ -112,7 +112,7 @@ cat "$tmp/sink.record"
 echo "== the bounce log"
 cat "$tmp/bounces.jsonl" 2>/dev/null || echo "(empty)"
 echo "== the Postfix transport map serve wrote next to the table (README: Hooking up your mail server)"
-grep -v '^#' "$tmp/postfix_lmtp" 2>/dev/null | grep . || echo "(not written)"
+grep -v '^#' "$tmp/postfix_lmtp" 2>/dev/null | grep '[^[:space:]]' || echo "(not written)"
 
 echo "== metrics from http://$metrics/metrics"
 exec 4<>"/dev/tcp/${metrics%:*}/${metrics##*:}"
