@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "listgate/base/json_string.h"
+
 namespace listgate::loadbench {
 namespace {
 
@@ -31,25 +33,9 @@ double per_second(uint64_t n, double seconds) { return seconds > 0 ? static_cast
 }  // namespace
 
 std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  append_json_string(out, text);
+  return out;
 }
 
 std::string format_text(const Report& r) {

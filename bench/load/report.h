@@ -32,7 +32,7 @@ struct Report {
 std::string format_text(const Report& r);
 std::string format_json(const Report& r);
 
-// A JSON string literal (quotes included).
+// A JSON string literal (quotes included; listgate/base/json_string.h).
 std::string json_string(std::string_view text);
 
 }  // namespace listgate::loadbench
