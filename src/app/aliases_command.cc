@@ -42,7 +42,7 @@ int run_aliases_command(int argc, const char* const* argv) {
     return 0;
   }
   const mta::MapSettings settings =
-      map_settings(config, dir.value_or(table_directory(config.listgate.table)));
+      map_settings(config, dir.value_or(table_directory(config.listgate.table)), config.mta.lmtp);
   table::TableOptions table_options;
   table_options.verp_delimiter = settings.text.verp_delimiter;
   auto table = table::load_table_file(config.listgate.table, table_options);

@@ -12,12 +12,11 @@ namespace listgate::app {
 // The directory of the table file: where the maps go without --dir.
 std::string table_directory(const std::string& table_path);
 
-// Postfix's transport for listgate's LMTP address: `lmtp:[HOST]:PORT`, or
-// `lmtp:unix:PATH` for a Unix socket.
-std::string lmtp_transport_for(const Address& lmtp);
-
-// Which files (Postfix and Exim, or Exim only: [mta] incoming), map type, LMTP transport (lmtp_host/lmtp_port, or `lmtp:unix:PATH` for a
-// Unix socket), VERP delimiter and postmap_command from `config`.
-mta::MapSettings map_settings(const Config& config, std::string dir);
+// Which files (Postfix and Exim, or Exim only: [mta] incoming), map type,
+// VERP delimiter and postmap_command from `config`; the LMTP transport
+// (`lmtp:[HOST]:PORT`, or `lmtp:unix:PATH` for a Unix socket) from `lmtp`.
+// `lmtp` is where listgate listens: the config's address, or the one really
+// bound when the config says port 0.
+mta::MapSettings map_settings(const Config& config, std::string dir, const Address& lmtp);
 
 }  // namespace listgate::app

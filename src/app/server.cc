@@ -109,9 +109,8 @@ Result<void> Server::start() {
   if (!listening.ok()) return listening;
   // After the listeners: with lmtp_port 0 the maps name the port bound.
   if (config_.mta.incoming != IncomingMta::null) {
-    mta::MapSettings maps = map_settings(config_, table_directory(config_.listgate.table));
-    maps.text.transport = lmtp_transport_for(lmtp_bound_);
-    map_refresher_ = std::make_unique<MapRefresher>(*reactor_, std::move(maps));
+    map_refresher_ = std::make_unique<MapRefresher>(
+        *reactor_, map_settings(config_, table_directory(config_.listgate.table), lmtp_bound_));
     auto refresher_started = map_refresher_->start();
     if (!refresher_started.ok()) return refresher_started;
     map_refresher_->refresh(table_);
