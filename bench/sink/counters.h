@@ -17,11 +17,11 @@ struct Counters {
   uint64_t mails = 0;                // MAIL commands answered 250
   uint64_t rcpt_accepted = 0;        // RCPTs answered 250
   uint64_t rcpt_refused = 0;         // RCPTs refused by a fault or by --max-rcpt
-  uint64_t transactions = 0;         // messages answered 250 after the final dot
-  uint64_t data_failed = 0;          // messages answered 4xx/5xx after the final dot
-  uint64_t drops = 0;                // connections dropped in the middle of DATA
+  uint64_t transactions = 0;         // messages answered 250 after the final dot or LAST chunk
+  uint64_t data_failed = 0;          // messages answered 4xx/5xx after the final dot or at a chunk
+  uint64_t drops = 0;                // connections dropped in the middle of a body (DATA or BDAT)
   uint64_t body_bytes = 0;           // unstuffed body bytes of the accepted messages
-  uint64_t data_bytes = 0;           // bytes received in DATA (wire form, all messages)
+  uint64_t data_bytes = 0;           // bytes received in DATA and BDAT chunks (wire form, all messages)
   uint64_t auth_ok = 0;
   uint64_t auth_failed = 0;
   uint64_t errors = 0;               // syntax, sequence and unknown-command replies

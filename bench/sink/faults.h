@@ -4,8 +4,8 @@
 // interface changes it at run time through the same set() (one parser, one
 // set of names, documented in README.md "Faults"). The FaultEngine is shared
 // by all sessions and answers the three questions a session asks: how to
-// answer this RCPT, how to answer this message after its final dot, and
-// whether to drop this connection in the middle of DATA.
+// answer this RCPT, how to answer this message after its final dot (or
+// LAST chunk), and whether to drop this connection in the middle of a body.
 //
 // Deterministic rules (`fail-rcpt`) come before the random faults. A random
 // fault draws from the engine's Rng only when its probability is above
@@ -39,9 +39,9 @@ struct RcptRule {
 struct Faults {
   double rcpt_temp_fail = 0;  // probability of 450 4.2.1 per RCPT
   double rcpt_perm_fail = 0;  // probability of 550 5.1.1 per RCPT
-  double data_temp_fail = 0;  // probability of 451 4.3.0 after the final dot
-  double data_perm_fail = 0;  // probability of 554 5.6.0 after the final dot
-  double drop_mid_data = 0;   // probability of closing mid-DATA without a reply
+  double data_temp_fail = 0;  // probability of 451 4.3.0 after the final dot or LAST chunk
+  double data_perm_fail = 0;  // probability of 554 5.6.0 after the final dot or LAST chunk
+  double drop_mid_data = 0;   // probability of closing mid-body (DATA or BDAT) without a reply
   uint32_t delay_ms = 0;      // every reply is sent this much later
   std::vector<RcptRule> fail_rcpt;
 };
@@ -73,7 +73,7 @@ class FaultEngine {
   uint16_t rcpt_code(std::string_view address);
   // 0 to accept the message, else the reply code.
   uint16_t data_code();
-  // Asked once per DATA answered 354.
+  // Asked once per DATA answered 354 and once per BDAT transaction (its first chunk with a recipient).
   bool drop_mid_data();
 
   // "rcpt-temp-fail=0 ... delay-ms=0 fail-rcpt=bob=550,carol=451" (no newline).

@@ -16,13 +16,14 @@ constexpr std::string_view kUsage =
     "  --size N                SIZE limit in bytes, 0 = none (default 52428800)\n"
     "  --max-rcpt N            RCPTs per transaction, beyond: 452 4.5.3 (default 0 = no limit)\n"
     "  --xverp                 advertise and accept XVERP\n"
+    "  --no-chunking           do not advertise CHUNKING; BDAT is then an unknown command\n"
     "  --auth USER:PASS        advertise AUTH PLAIN LOGIN and require it before MAIL\n"
     "  --rcpt-temp-fail P      probability of 450 4.2.1 per RCPT\n"
     "  --rcpt-perm-fail P      probability of 550 5.1.1 per RCPT\n"
     "  --fail-rcpt SUB=CODE    RCPTs containing SUB get CODE (400-599); repeatable\n"
-    "  --data-temp-fail P      probability of 451 4.3.0 after the final dot\n"
-    "  --data-perm-fail P      probability of 554 5.6.0 after the final dot\n"
-    "  --drop-mid-data P       probability of closing mid-DATA without a reply\n"
+    "  --data-temp-fail P      probability of 451 4.3.0 after the final dot or LAST chunk\n"
+    "  --data-perm-fail P      probability of 554 5.6.0 after the final dot or LAST chunk\n"
+    "  --drop-mid-data P       probability of closing mid-body (DATA or BDAT) without a reply\n"
     "  --delay-ms N            delay every reply by N ms\n"
     "  --seed N                seed of the random faults (default 1)\n"
     "  --record FILE           append MESSAGE_ID RCPT MAIL_FROM BODY_BYTES per accepted recipient\n"
@@ -42,7 +43,7 @@ Result<uint64_t> parse_number(std::string_view flag, std::string_view text, uint
 }
 
 bool takes_value(std::string_view name) {
-  return name != "xverp" && name != "keep-last" && name != "help";
+  return name != "xverp" && name != "no-chunking" && name != "keep-last" && name != "help";
 }
 
 }  // namespace
@@ -109,6 +110,8 @@ Result<SinkArgs> parse_sink_args(int argc, const char* const* argv) {
       args.record_file = std::string(value);
     } else if (name == "xverp") {
       args.session.xverp = true;
+    } else if (name == "no-chunking") {
+      args.session.chunking = false;
     } else if (name == "keep-last") {
       args.session.keep_body = true;
     } else if (name == "help") {

@@ -17,6 +17,9 @@ inline constexpr std::string_view kMailOk = "250 2.1.0 Ok\r\n";
 inline constexpr std::string_view kRcptOk = "250 2.1.5 Ok\r\n";
 inline constexpr std::string_view kDataGo = "354 End data with <CR><LF>.<CR><LF>\r\n";
 inline constexpr std::string_view kQueuedPrefix = "250 2.0.0 Ok: queued as ";
+// A BDAT chunk that is not the last: prefix, its size, suffix.
+inline constexpr std::string_view kChunkOkPrefix = "250 2.0.0 Ok: ";
+inline constexpr std::string_view kChunkOkSuffix = " bytes\r\n";
 inline constexpr std::string_view kOk = "250 2.0.0 Ok\r\n";
 inline constexpr std::string_view kBye = "221 2.0.0 Bye\r\n";
 inline constexpr std::string_view kVrfy = "252 2.0.0 Cannot VRFY user\r\n";

@@ -30,6 +30,7 @@ void append_ehlo_reply(std::string& out, const SessionOptions& options) {
   out.append("250-PIPELINING\r\n250-SIZE ");
   append_number(out, options.max_message_size);
   out.append("\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n");
+  if (options.chunking) out.append("250-CHUNKING\r\n");
   if (options.xverp) out.append("250-XVERP\r\n");
   if (options.auth) out.append("250-AUTH PLAIN LOGIN\r\n");
   out.append("250 ENHANCEDSTATUSCODES\r\n");
@@ -62,6 +63,8 @@ void Session::feed(std::string_view in) {
   while (pos < in.size() && state_ != State::closed) {
     if (state_ == State::data) {
       pos += feed_body(in.substr(pos));
+    } else if (state_ == State::chunk) {
+      pos += feed_chunk(in.substr(pos));
     } else {
       pos += feed_line(in.data() + pos, in.size() - pos);
     }
@@ -110,6 +113,7 @@ void Session::handle_line(std::string_view line) {
     case Verb::rcpt: return rcpt(rest);
     case Verb::mail: return mail(rest);
     case Verb::data: return data(rest);
+    case Verb::bdat: return bdat(rest);
     case Verb::ehlo: return ehlo(rest);
     case Verb::helo: return helo(rest);
     case Verb::auth: return auth(rest);
@@ -179,7 +183,7 @@ void Session::mail(std::string_view rest) {
 }
 
 void Session::rcpt(std::string_view rest) {
-  if (!in_mail_) return error(reply::kBadSequence);
+  if (!in_mail_ || bdat_started_) return error(reply::kBadSequence);
   std::string_view address, params;
   if (!parse_path_argument(rest, "TO:", &address, &params) || address.empty()) return error(reply::kSyntax);
   if (!params.empty()) return error(reply::kBadParameter);  // no DSN advertised
@@ -204,10 +208,16 @@ void Session::rcpt(std::string_view rest) {
 
 void Session::data(std::string_view rest) {
   if (!rest.empty()) return error(reply::kSyntax);
-  if (!in_mail_) return error(reply::kBadSequence);
+  // RFC 3030: DATA and BDAT are not mixed in one transaction.
+  if (!in_mail_ || bdat_started_) return error(reply::kBadSequence);
   if (rcpt_count_ == 0) return error(reply::kNoValidRecipients);
   out_.append(reply::kDataGo);
   state_ = State::data;
+  start_body();
+}
+
+// A body begins: DATA answered 354, or a transaction's first BDAT with a recipient.
+void Session::start_body() {
   scanner_.reset();
   wire_bytes_ = 0;
   dots_ = 0;
@@ -217,6 +227,82 @@ void Session::data(std::string_view rest) {
     body_.clear();
   }
   drop_pending_ = faults_.drop_mid_data();
+}
+
+// ---- BDAT (RFC 3030) -----------------------------------------------------------
+
+void Session::bdat(std::string_view rest) {
+  if (!options_.chunking) return error(reply::kUnknown);
+  uint64_t size = 0;
+  bool last = false;
+  // Without a size the chunk's end is unknown: what follows is read as commands.
+  if (!parse_bdat_argument(rest, &size, &last)) return error(reply::kSyntax);
+  chunk_refusal_ = chunk_refusal(size);
+  chunk_size_ = size;
+  chunk_left_ = size;
+  chunk_last_ = last;
+  state_ = State::chunk;
+  if (size == 0) {
+    if (drop_pending_) return drop();  // no bytes to drop in the middle of: close instead of the reply
+    end_chunk();
+  }
+}
+
+// Decided before the chunk's bytes come: the (counted) reply of a refused chunk,
+// whose bytes are then read and thrown away, or empty to take it. The first
+// chunk of a transaction with a recipient starts the body.
+std::string_view Session::chunk_refusal(uint64_t size) {
+  if (!in_mail_) {
+    ++counters_.errors;
+    return reply::kBadSequence;
+  }
+  const bool first = !bdat_started_;
+  bdat_started_ = true;
+  if (rcpt_count_ == 0) {
+    ++counters_.errors;
+    return reply::kNoValidRecipients;
+  }
+  if (first) start_body();
+  // RFC 3030: chunks pipelined after a failed one are discarded too.
+  if (!bdat_failure_.empty()) return bdat_failure_;
+  // Known before the bytes come, so an oversized message is never copied.
+  if (options_.max_message_size != 0 && size > options_.max_message_size - wire_bytes_) {
+    ++counters_.data_failed;
+    bdat_failure_ = reply::kMessageTooBig;
+    return bdat_failure_;
+  }
+  return {};
+}
+
+size_t Session::feed_chunk(std::string_view in) {
+  if (drop_pending_) {  // close in the middle of the chunk, no reply
+    drop();
+    return in.size();
+  }
+  const size_t n = chunk_left_ < in.size() ? static_cast<size_t>(chunk_left_) : in.size();
+  const std::string_view part = in.substr(0, n);
+  chunk_left_ -= n;
+  counters_.data_bytes += n;
+  if (chunk_refusal_.empty()) {
+    wire_bytes_ += n;
+    if (options_.track_envelope && !header_.done()) header_.add(part);
+    if (options_.keep_body) body_.append(part);
+  }
+  if (chunk_left_ == 0) end_chunk();
+  return n;
+}
+
+void Session::end_chunk() {
+  state_ = State::command;
+  if (!chunk_refusal_.empty()) {
+    out_.append(chunk_refusal_);
+    if (chunk_last_) reset_transaction();  // LAST ends the transaction, refused or not
+    return;
+  }
+  if (chunk_last_) return finish_message(wire_bytes_);
+  out_.append(reply::kChunkOkPrefix);
+  append_number(out_, chunk_size_);
+  out_.append(reply::kChunkOkSuffix);
 }
 
 // ---- AUTH --------------------------------------------------------------------
@@ -293,10 +379,7 @@ void Session::auth_login_pass(std::string_view b64) {
 
 size_t Session::feed_body(std::string_view in) {
   if (drop_pending_) {  // close in the middle of the body, no reply
-    ++counters_.drops;
-    dropped_ = true;
-    reset_transaction();
-    state_ = State::closed;
+    drop();
     return in.size();
   }
   const BodyScanner::Step step = scanner_.scan(in);
@@ -308,13 +391,19 @@ size_t Session::feed_body(std::string_view in) {
   if (options_.keep_body && (options_.max_message_size == 0 || body_.size() <= options_.max_message_size)) {
     unstuffer_.append(body_, part);
   }
-  if (step.end) finish_message();
+  if (step.end) finish_data();
   return step.consumed;
 }
 
-void Session::finish_message() {
+void Session::finish_data() {
   state_ = State::command;
-  const uint64_t size = wire_bytes_ - dots_ - kTerminatorTail;
+  // Unstuffing leaves the terminator's CRLF at the end of a kept body.
+  if (options_.keep_body && body_.size() >= kTerminatorTail) body_.resize(body_.size() - kTerminatorTail);
+  finish_message(wire_bytes_ - dots_ - kTerminatorTail);
+}
+
+// The end of a message (final dot or LAST chunk) of `size` bytes: refused or accepted.
+void Session::finish_message(uint64_t size) {
   if (options_.max_message_size != 0 && size > options_.max_message_size) {
     ++counters_.data_failed;
     out_.append(reply::kMessageTooBig);
@@ -348,17 +437,23 @@ void Session::finish_message() {
       find_message_id(header_.block(), message_id_);
       m.message_id = message_id_;
     }
-    if (options_.keep_body) {
-      if (body_.size() >= kTerminatorTail) body_.resize(body_.size() - kTerminatorTail);
-      m.body = &body_;
-    }
+    if (options_.keep_body) m.body = &body_;
     observer_->on_message(m);
   }
   reset_transaction();
 }
 
+void Session::drop() {
+  ++counters_.drops;
+  dropped_ = true;
+  reset_transaction();
+  state_ = State::closed;
+}
+
 void Session::reset_transaction() {
   in_mail_ = false;
+  bdat_started_ = false;
+  bdat_failure_ = {};
   drop_pending_ = false;
   rcpt_count_ = 0;
   mail_from_.clear();

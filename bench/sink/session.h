@@ -5,9 +5,9 @@
 // compare. The owner feeds what it receives, sends output() (then clears
 // it) and closes the connection once closing() is true.
 //
-// Pipelining: feed() answers every complete command in the bytes it is
-// given, appending the replies to one output string, so one read gives one
-// batch of replies and (in the owner) one send.
+// Pipelining: feed() answers every complete command (and BDAT chunk) in the
+// bytes it is given, appending the replies to one output string, so one read
+// gives one batch of replies and (in the owner) one send.
 //
 // Fast path: a RCPT appends a constant reply and bumps counters; the
 // envelope (MAIL FROM, RCPTs) is stored only when the owner wants accepted
@@ -16,6 +16,13 @@
 // Body bytes are scanned where they lie (BodyScanner); only the header block
 // (for the Message-ID, when tracking) and, with keep_body, the unstuffed
 // body are copied.
+//
+// CHUNKING (RFC 3030): `BDAT <size> [LAST]` is followed by exactly <size>
+// raw bytes (no dot-stuffing, no terminator); the message is the
+// concatenation of a transaction's chunks up to the LAST one. Chunk bytes are
+// counted where they lie too, and are always consumed, also when the chunk is
+// refused (no MAIL, no RCPT, over the size limit, after a failed chunk): the
+// refusal is sent once its bytes have been read, so the next command is found.
 #pragma once
 
 #include <cstdint>
@@ -49,16 +56,17 @@ struct SessionOptions {
   std::optional<Credentials> auth;                     // advertise AUTH and require it for MAIL
   bool track_envelope = false;  // describe accepted messages fully (sender, RCPTs, Message-ID)
   bool keep_body = false;       // hand the unstuffed body of accepted messages to the observer
+  bool chunking = true;         // advertise CHUNKING and accept BDAT (else BDAT is an unknown command)
 };
 
-// One message answered 250 after its final dot.
+// One message answered 250 after its final dot or its LAST chunk.
 struct AcceptedMessage {
   std::string_view mail_from;                  // reverse-path without brackets; empty for <>
   std::span<const std::string_view> recipients;  // accepted RCPTs in order (track_envelope)
   uint64_t recipient_count = 0;
   std::string_view message_id;                 // empty when none or not tracked
-  uint64_t body_bytes = 0;                     // unstuffed size, final ".\r\n" excluded
-  std::string* body = nullptr;                 // keep_body: the unstuffed body; may be swapped away
+  uint64_t body_bytes = 0;                     // unstuffed size, final ".\r\n" excluded (BDAT: the chunks' sum)
+  std::string* body = nullptr;                 // keep_body: the unstuffed body (BDAT: the chunks); may be swapped away
 };
 
 class MessageObserver {
@@ -86,27 +94,35 @@ class Session {
   std::string& output() { return out_; }
   // Send output(), then close the connection.
   bool closing() const { return state_ == State::closed; }
-  // The session closed in the middle of DATA because of drop-mid-data.
+  // The session closed in the middle of a body (DATA or BDAT chunk) because of drop-mid-data.
   bool dropped() const { return dropped_; }
-  bool in_data() const { return state_ == State::data; }
+  // Inside a DATA body or inside the bytes of a BDAT chunk (the next byte is not a command's).
+  bool in_data() const { return state_ == State::data || state_ == State::chunk; }
 
  private:
-  enum class State : uint8_t { command, data, auth_plain, auth_login_user, auth_login_pass, closed };
+  enum class State : uint8_t { command, data, chunk, auth_plain, auth_login_user, auth_login_pass, closed };
 
   size_t feed_line(const char* p, size_t n);
   size_t feed_body(std::string_view bytes);
+  size_t feed_chunk(std::string_view bytes);
   void handle_line(std::string_view line);
   void ehlo(std::string_view rest);
   void helo(std::string_view rest);
   void mail(std::string_view rest);
   void rcpt(std::string_view rest);
   void data(std::string_view rest);
+  void bdat(std::string_view rest);
+  std::string_view chunk_refusal(uint64_t size);
+  void end_chunk();
   void auth(std::string_view rest);
   void auth_plain_response(std::string_view b64);
   void finish_auth(bool credentials_ok);
   void auth_login_user(std::string_view b64);
   void auth_login_pass(std::string_view b64);
-  void finish_message();
+  void start_body();
+  void finish_data();
+  void finish_message(uint64_t size);
+  void drop();
   void reset_transaction();
   void error(std::string_view reply);
 
@@ -132,9 +148,17 @@ class Session {
   std::vector<uint32_t> rcpt_ends_;
   std::vector<std::string_view> rcpt_views_;
 
+  // BDAT: the transaction's chunking, and the chunk being read.
+  bool bdat_started_ = false;       // a BDAT came in this transaction: DATA and RCPT are out of sequence
+  std::string_view bdat_failure_;   // the reply of a failed chunk, repeated for the transaction's later ones
+  std::string_view chunk_refusal_;  // the reply of the chunk being read when it is refused (else empty)
+  uint64_t chunk_size_ = 0;
+  uint64_t chunk_left_ = 0;
+  bool chunk_last_ = false;
+
   // Body.
   BodyScanner scanner_;
-  uint64_t wire_bytes_ = 0;
+  uint64_t wire_bytes_ = 0;  // BDAT: the accepted chunks' bytes so far
   uint64_t dots_ = 0;
   HeaderCollector header_;
   std::string message_id_;

@@ -20,8 +20,8 @@ struct VerbName {
 };
 constexpr VerbName kVerbs[] = {
     {"helo", Verb::helo}, {"ehlo", Verb::ehlo}, {"mail", Verb::mail}, {"rcpt", Verb::rcpt},
-    {"data", Verb::data}, {"rset", Verb::rset}, {"noop", Verb::noop}, {"quit", Verb::quit},
-    {"auth", Verb::auth}, {"vrfy", Verb::vrfy}, {"help", Verb::help},
+    {"data", Verb::data}, {"bdat", Verb::bdat}, {"rset", Verb::rset}, {"noop", Verb::noop},
+    {"quit", Verb::quit}, {"auth", Verb::auth}, {"vrfy", Verb::vrfy}, {"help", Verb::help},
 };
 constexpr size_t kVerbLen = 4;
 
@@ -59,6 +59,13 @@ bool parse_decimal(std::string_view s, uint64_t* value) {
   if (s.empty()) return false;
   auto r = std::from_chars(s.data(), s.data() + s.size(), *value);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_bdat_argument(std::string_view rest, uint64_t* size, bool* last) {
+  const size_t space = rest.find(' ');
+  *last = space != std::string_view::npos;
+  if (*last && !equals_ignoring_case(rest.substr(space + 1), "LAST")) return false;
+  return parse_decimal(rest.substr(0, space), size);
 }
 
 Verb parse_verb(std::string_view line, std::string_view* rest) {

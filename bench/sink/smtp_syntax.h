@@ -11,7 +11,7 @@
 
 namespace listgate::sink {
 
-enum class Verb : uint8_t { helo, ehlo, mail, rcpt, data, rset, noop, quit, auth, vrfy, help, unknown };
+enum class Verb : uint8_t { helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, auth, vrfy, help, unknown };
 
 // The verb and what follows it (leading spaces removed).
 Verb parse_verb(std::string_view line, std::string_view* rest);
@@ -28,5 +28,9 @@ bool equals_ignoring_case(std::string_view a, std::string_view b);
 
 // Decimal without sign; false on anything else or overflow.
 bool parse_decimal(std::string_view s, uint64_t* value);
+
+// What follows BDAT (RFC 3030): `chunk-size [SP "LAST"]`, the size 1*DIGIT,
+// LAST in any case, nothing else (not even a trailing space).
+bool parse_bdat_argument(std::string_view rest, uint64_t* size, bool* last);
 
 }  // namespace listgate::sink

@@ -21,6 +21,7 @@ TEST(SinkOptions, Defaults) {
   EXPECT_EQ(a->session.max_message_size, kDefaultMaxMessageSize);
   EXPECT_EQ(a->session.max_recipients, 0u);
   EXPECT_FALSE(a->session.xverp);
+  EXPECT_TRUE(a->session.chunking);
   EXPECT_FALSE(a->session.auth.has_value());
   EXPECT_FALSE(a->session.track_envelope);
   EXPECT_FALSE(a->session.keep_body);
@@ -30,10 +31,10 @@ TEST(SinkOptions, Defaults) {
 
 TEST(SinkOptions, EveryFlag) {
   auto a = parse({"--listen", "127.0.0.1:0", "--control=127.0.0.1:0", "--io", "epoll", "--size", "1000",
-                  "--max-rcpt=50", "--xverp", "--auth", "u:p:w", "--rcpt-temp-fail", "0.1", "--rcpt-perm-fail=0.2",
-                  "--fail-rcpt", "bob=550", "--fail-rcpt=carol=451", "--data-temp-fail", "0.3", "--data-perm-fail",
-                  "0.4", "--drop-mid-data", "0.5", "--delay-ms", "7", "--seed", "42", "--record", "/tmp/r",
-                  "--keep-last"});
+                  "--max-rcpt=50", "--xverp", "--no-chunking", "--auth", "u:p:w", "--rcpt-temp-fail", "0.1",
+                  "--rcpt-perm-fail=0.2", "--fail-rcpt", "bob=550", "--fail-rcpt=carol=451", "--data-temp-fail", "0.3",
+                  "--data-perm-fail", "0.4", "--drop-mid-data", "0.5", "--delay-ms", "7", "--seed", "42", "--record",
+                  "/tmp/r", "--keep-last"});
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->listen.port, 0);
   ASSERT_TRUE(a->control.has_value());
@@ -42,6 +43,7 @@ TEST(SinkOptions, EveryFlag) {
   EXPECT_EQ(a->session.max_message_size, 1000u);
   EXPECT_EQ(a->session.max_recipients, 50u);
   EXPECT_TRUE(a->session.xverp);
+  EXPECT_FALSE(a->session.chunking);
   ASSERT_TRUE(a->session.auth.has_value());
   EXPECT_EQ(a->session.auth->user, "u");
   EXPECT_EQ(a->session.auth->pass, "p:w");
@@ -68,6 +70,8 @@ TEST(SinkOptions, Errors) {
   EXPECT_FALSE(parse({"--fail-rcpt", "bob"}).ok());
   EXPECT_FALSE(parse({"--auth", "nocolon"}).ok());
   EXPECT_FALSE(parse({"--xverp=1"}).ok());
+  EXPECT_FALSE(parse({"--no-chunking=yes"}).ok());
+  EXPECT_FALSE(parse({"--chunking"}).ok());
   EXPECT_FALSE(parse({"--size", "-1"}).ok());
   EXPECT_FALSE(parse({"--frobnicate"}).ok());
   EXPECT_FALSE(parse({"stray"}).ok());

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,7 +85,8 @@ SessionOptions tracking() {
 }
 
 constexpr const char* kEhloPlain =
-    "250-sink\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n";
+    "250-sink\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
+    "250 ENHANCEDSTATUSCODES\r\n";
 
 // A dialogue with most of what the machine knows: two transactions, dot
 // stuffing, a folded Message-ID, errors, RSET, NOOP.
@@ -146,25 +148,40 @@ TEST(SinkSession, BasicDialogueReplies) {
   EXPECT_EQ(r.counters.body_bytes, a.body_bytes + b.body_bytes);
 }
 
-TEST(SinkSession, ByteByByteAndRandomSplitsGiveTheSameResult) {
-  const std::string input = rich_dialogue();
-  const SessionOptions options = tracking();
-  const Outcome whole = run_whole(input, options);
+std::string counters_text(const Counters& c) {
+  std::string out;
+  append_counters(out, c);
+  return out;
+}
+
+// Feeds `input` whole, byte by byte and in 300 random splits: everything the
+// session reports must be the same every time. Returns the whole run.
+Outcome expect_same_at_every_split(const std::string& input, const SessionOptions& options, Faults faults = {}) {
+  const Outcome whole = run(input, {}, options, faults);
   std::vector<size_t> every;
   for (size_t i = 1; i < input.size(); ++i) every.push_back(i);
-  const Outcome bytes = run(input, every, options);
+  const Outcome bytes = run(input, every, options, faults);
   EXPECT_EQ(bytes.output, whole.output);
   EXPECT_EQ(bytes.messages, whole.messages);
+  EXPECT_EQ(counters_text(bytes.counters), counters_text(whole.counters));
+  EXPECT_EQ(bytes.dropped, whole.dropped);
   std::mt19937 gen(42);
   for (int round = 0; round < 300; ++round) {
     std::vector<size_t> cuts;
     const int n = std::uniform_int_distribution<int>(1, 12)(gen);
     for (int i = 0; i < n; ++i) cuts.push_back(std::uniform_int_distribution<size_t>(1, input.size() - 1)(gen));
     std::sort(cuts.begin(), cuts.end());
-    const Outcome r = run(input, cuts, options);
-    ASSERT_EQ(r.output, whole.output) << "round " << round;
-    ASSERT_EQ(r.messages, whole.messages) << "round " << round;
+    const Outcome r = run(input, cuts, options, faults);
+    EXPECT_EQ(r.output, whole.output) << "round " << round;
+    EXPECT_EQ(r.messages, whole.messages) << "round " << round;
+    EXPECT_EQ(counters_text(r.counters), counters_text(whole.counters)) << "round " << round;
+    if (r.output != whole.output || r.messages != whole.messages) break;
   }
+  return whole;
+}
+
+TEST(SinkSession, ByteByByteAndRandomSplitsGiveTheSameResult) {
+  expect_same_at_every_split(rich_dialogue(), tracking());
 }
 
 TEST(SinkSession, PipelinedGroupIsAnsweredInOneFeed) {
@@ -193,7 +210,7 @@ TEST(SinkSession, EhloAdvertisesXverpAndAuth) {
   Outcome r = run_whole("EHLO c\r\n", o);
   EXPECT_EQ(r.output,
             "220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
-            "250-XVERP\r\n250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n");
+            "250-CHUNKING\r\n250-XVERP\r\n250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n");
 }
 
 TEST(SinkSession, SequenceErrors) {
@@ -239,7 +256,8 @@ TEST(SinkSession, MailAndRcptParameters) {
       "mail from: <a@b> SIZE=1000 BODY=7BIT SMTPUTF8\r\n",
       o);
   const std::string ehlo_1000 =
-      "250-sink\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n";
+      "250-sink\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
+      "250 ENHANCEDSTATUSCODES\r\n";
   EXPECT_EQ(r.output, "220 sink ESMTP\r\n" + ehlo_1000 +
                           "552 5.3.4 Message too big\r\n"
                           "501 5.5.4 Syntax error in parameters or arguments\r\n"
@@ -536,6 +554,252 @@ TEST(SinkSession, WithoutTrackingOnlyCountsAreReported) {
   EXPECT_EQ(r.messages[0].message_id, "");
   EXPECT_EQ(r.messages[0].body, "");
   EXPECT_EQ(r.messages[0].body_bytes, 25u);  // "Message-ID: <m@x>\r\n\r\nhi\r\n"
+}
+
+// ---- BDAT (RFC 3030) ---------------------------------------------------------------
+
+// "BDAT <size>[ LAST]" CRLF, then the chunk's bytes.
+std::string chunk(const std::string& bytes, bool last = false) {
+  return "BDAT " + std::to_string(bytes.size()) + (last ? " LAST" : "") + "\r\n" + bytes;
+}
+
+std::string chunk_ok(size_t size) { return "250 2.0.0 Ok: " + std::to_string(size) + " bytes\r\n"; }
+
+constexpr const char* kEnvelope = "HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n";
+constexpr const char* kEnvelopeReplies = "220 sink ESMTP\r\n250 sink\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n";
+constexpr const char* kBadSequence = "503 5.5.1 Bad sequence of commands\r\n";
+constexpr const char* kNoRecipients = "554 5.5.1 No valid recipients\r\n";
+constexpr const char* kTooBig = "552 5.3.4 Message too big\r\n";
+
+// Bytes that would mean something outside a chunk: a final dot, stuffed
+// dots, commands, a bare CR and LF, a NUL.
+constexpr char kRawBytes[] =
+    "Message-ID: <chunk@x>\r\nSubject: s\r\n\r\n..not stuffed\r\n.\r\nQUIT\r\nBDAT 5 LAST\r\nRSET\r\n\rx\n\0end";
+const std::string kRawBody(kRawBytes, sizeof kRawBytes - 1);
+
+TEST(SinkSession, BdatOneChunkIsTakenRaw) {
+  Outcome r = run_whole(std::string("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n") + chunk(kRawBody, true) + "NOOP\r\n",
+                        tracking());
+  EXPECT_EQ(r.output, std::string("220 sink ESMTP\r\n") + kEhloPlain +
+                          "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued as 1\r\n250 2.0.0 Ok\r\n");
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].body, kRawBody);
+  EXPECT_EQ(r.messages[0].body_bytes, kRawBody.size());
+  EXPECT_EQ(r.messages[0].message_id, "<chunk@x>");
+  EXPECT_EQ(r.messages[0].mail_from, "a@b");
+  EXPECT_EQ(r.messages[0].recipients, std::vector<std::string>{"c@d"});
+  EXPECT_FALSE(r.closing);
+  EXPECT_EQ(r.counters.transactions, 1u);
+  EXPECT_EQ(r.counters.body_bytes, kRawBody.size());
+  EXPECT_EQ(r.counters.data_bytes, kRawBody.size());
+  EXPECT_EQ(r.counters.errors, 0u);
+}
+
+TEST(SinkSession, BdatChunksAreConcatenated) {
+  // The Message-ID field is cut between two chunks; empty chunks are fine.
+  const std::string a = "Subject: s\r\nMessage-";
+  const std::string b = "ID: <multi@x>\r\n\r\n";
+  const std::string c = "body\r\n";
+  Outcome r = run_whole(kEnvelope + chunk(a) + chunk(b) + chunk("") + chunk(c) + chunk("", true), tracking());
+  EXPECT_EQ(r.output, kEnvelopeReplies + chunk_ok(a.size()) + chunk_ok(b.size()) + chunk_ok(0) + chunk_ok(c.size()) +
+                          "250 2.0.0 Ok: queued as 1\r\n");
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].body, a + b + c);
+  EXPECT_EQ(r.messages[0].body_bytes, (a + b + c).size());
+  EXPECT_EQ(r.messages[0].message_id, "<multi@x>");
+  EXPECT_EQ(r.counters.data_bytes, (a + b + c).size());
+}
+
+TEST(SinkSession, BdatZeroLastEndsTheMessage) {
+  Outcome empty = run_whole(kEnvelope + std::string("BDAT 0 LAST\r\nRCPT TO:<c@d>\r\n"), tracking());
+  EXPECT_EQ(empty.output, kEnvelopeReplies + std::string("250 2.0.0 Ok: queued as 1\r\n") + kBadSequence);
+  ASSERT_EQ(empty.messages.size(), 1u);
+  EXPECT_EQ(empty.messages[0].body, "");
+  EXPECT_EQ(empty.messages[0].body_bytes, 0u);
+  EXPECT_EQ(empty.messages[0].message_id, "");
+  // The size may have leading zeros; verb and LAST may be in any case.
+  Outcome lower = run_whole(kEnvelope + std::string("bdat 003\r\nabcBdat 0 last\r\n"), tracking());
+  EXPECT_EQ(lower.output, kEnvelopeReplies + chunk_ok(3) + "250 2.0.0 Ok: queued as 1\r\n");
+  ASSERT_EQ(lower.messages.size(), 1u);
+  EXPECT_EQ(lower.messages[0].body, "abc");
+}
+
+// Whole transactions pipelined the way listgate's client writes them (the
+// chunk right behind its BDAT line, RSET between transactions), with a
+// multi-chunk message, refused chunks and a DATA transaction in between.
+std::string bdat_dialogue() {
+  std::string big = "Message-ID: <big@x>\r\n\r\n";
+  while (big.size() < 4096) big += ".line " + std::to_string(big.size()) + "\r\n.\r\nBDAT 1\r\n";
+  big.resize(4096);
+  return "EHLO client.example\r\n"
+         "MAIL FROM:<a@b> SIZE=4200\r\nRCPT TO:<b@x>\r\n" + chunk(big, true) +
+         "RSET\r\n"
+         "MAIL FROM:<>\r\nRCPT TO:<c@x>\r\nRCPT TO:<d@x>\r\n" + chunk("Message-ID: <se") + chunk("") +
+         chunk("cond@x>\r\n\r\nhi\r\n", true) +
+         "RSET\r\n" +
+         chunk("QUIT\r\n", true) +                                  // no MAIL
+         "MAIL FROM:<e@x>\r\n" + chunk("NOOP\r\n") +                // no RCPT
+         "RCPT TO:<f@x>\r\n" +                                      // after BDAT
+         chunk("RSET\r\n", true) +                                  // no RCPT, ends the transaction
+         "MAIL FROM:<g@x>\r\nRCPT TO:<h@x>\r\nDATA\r\nMessage-ID: <third@x>\r\n\r\n..dot\r\n.\r\n"
+         "QUIT\r\n";
+}
+
+TEST(SinkSession, BdatPipelinedTransactionsAtEverySplit) {
+  const Outcome whole = expect_same_at_every_split(bdat_dialogue(), tracking());
+  EXPECT_EQ(whole.output, std::string("220 sink ESMTP\r\n") + kEhloPlain +
+                              "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued as 1\r\n"
+                              "250 2.0.0 Ok\r\n"
+                              "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n" +
+                              chunk_ok(15) + chunk_ok(0) + "250 2.0.0 Ok: queued as 2\r\n"
+                              "250 2.0.0 Ok\r\n" +
+                              kBadSequence + "250 2.1.0 Ok\r\n" + kNoRecipients + kBadSequence + kNoRecipients +
+                              "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+                              "250 2.0.0 Ok: queued as 3\r\n"
+                              "221 2.0.0 Bye\r\n");
+  EXPECT_TRUE(whole.closing);
+  ASSERT_EQ(whole.messages.size(), 3u);
+  EXPECT_EQ(whole.messages[0].message_id, "<big@x>");
+  EXPECT_EQ(whole.messages[0].body_bytes, 4096u);
+  EXPECT_EQ(whole.messages[0].body.size(), 4096u);
+  EXPECT_EQ(whole.messages[1].mail_from, "");
+  EXPECT_EQ(whole.messages[1].recipients, (std::vector<std::string>{"c@x", "d@x"}));
+  EXPECT_EQ(whole.messages[1].message_id, "<second@x>");
+  EXPECT_EQ(whole.messages[1].body, "Message-ID: <second@x>\r\n\r\nhi\r\n");
+  EXPECT_EQ(whole.messages[2].message_id, "<third@x>");
+  EXPECT_EQ(whole.messages[2].body, "Message-ID: <third@x>\r\n\r\n.dot\r\n");
+  EXPECT_EQ(whole.counters.transactions, 3u);
+  EXPECT_EQ(whole.counters.errors, 4u);
+}
+
+TEST(SinkSession, PipelinedBdatGroupIsAnsweredInOneFeed) {
+  FaultEngine engine;
+  Counters counters;
+  SessionOptions options;
+  Session s(options, engine, counters, nullptr);
+  s.start();
+  s.output().clear();
+  s.feed("EHLO c\r\nMAIL FROM:<a@b> SIZE=10\r\nRCPT TO:<x@y>\r\nBDAT 10 LAST\r\n0123");
+  EXPECT_EQ(s.output(), std::string(kEhloPlain) + "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+  EXPECT_TRUE(s.in_data());
+  s.output().clear();
+  // The rest of the chunk and the next transaction in one read.
+  s.feed("456789RSET\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nBDAT 3\r\nabc");
+  EXPECT_EQ(s.output(), "250 2.0.0 Ok: queued as 1\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" + chunk_ok(3));
+  EXPECT_FALSE(s.in_data());
+  EXPECT_EQ(counters.data_bytes, 13u);
+}
+
+TEST(SinkSession, BdatRefusedChunksAreConsumed) {
+  // Every refused chunk holds a command, which would be answered if the chunk were read as commands.
+  const std::string noop = "NOOP\r\n";
+  Outcome r = run_whole(chunk(noop) +                                      // before HELO
+                            "HELO c\r\n" + chunk(noop, true) +             // no MAIL
+                            "MAIL FROM:<a@b>\r\n" + chunk(noop) +          // no RCPT; MAIL stays
+                            "RCPT TO:<c@d>\r\n" +                          // RCPT after BDAT
+                            chunk(noop, true) +                            // no RCPT; LAST ends the transaction
+                            "RCPT TO:<c@d>\r\n" +                          // no MAIL
+                            "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n" + chunk("x") +
+                            "DATA\r\n" +                                   // DATA after BDAT; the chunks go on
+                            chunk(noop, true) + chunk(noop, true) +        // accepted; then no MAIL
+                            "QUIT\r\n",
+                        tracking());
+  EXPECT_EQ(r.output, std::string("220 sink ESMTP\r\n") + kBadSequence + "250 sink\r\n" + kBadSequence +
+                          "250 2.1.0 Ok\r\n" + kNoRecipients + kBadSequence + kNoRecipients + kBadSequence +
+                          "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" + chunk_ok(1) + kBadSequence +
+                          "250 2.0.0 Ok: queued as 1\r\n" + kBadSequence + "221 2.0.0 Bye\r\n");
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].body, "x" + noop);
+  EXPECT_EQ(r.counters.errors, 8u);
+  EXPECT_EQ(r.counters.transactions, 1u);
+  EXPECT_EQ(r.counters.data_failed, 0u);
+  EXPECT_EQ(r.counters.data_bytes, 6 * noop.size() + 1);
+  EXPECT_EQ(r.counters.body_bytes, 1 + noop.size());
+}
+
+TEST(SinkSession, BdatSyntaxErrorReadsNoChunk) {
+  // After the 501 the next line is a command again (it cannot be told where a chunk of unknown size ends).
+  for (const char* bad : {"BDAT", "BDAT x", "BDAT -1", "BDAT +1", "BDAT 1x", "BDAT 0x10", "BDAT 10 LAS", "BDAT 10 LAST x",
+                          "BDAT 10 ", "BDAT 10  LAST", "BDAT 1 FIRST", "BDAT 18446744073709551616"}) {
+    Outcome r = run_whole(kEnvelope + std::string(bad) + "\r\nNOOP\r\n" + chunk("z", true));
+    EXPECT_EQ(r.output, kEnvelopeReplies + std::string("501 5.5.4 Syntax error in parameters or arguments\r\n"
+                                                       "250 2.0.0 Ok\r\n250 2.0.0 Ok: queued as 1\r\n"))
+        << bad;
+    EXPECT_EQ(r.counters.errors, 1u) << bad;
+  }
+}
+
+TEST(SinkSession, BdatOverSizeIsRefusedAndConsumed) {
+  SessionOptions o = tracking();
+  o.max_message_size = 10;
+  const std::string again = "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n";
+  Outcome r = run_whole(kEnvelope + chunk("123456") + chunk("NOOP\r\n") + chunk("NOOP\r\n", true) +  // 12 > 10
+                            again + chunk("123456") + chunk("7890", true) +                         // exactly 10
+                            again + chunk("12345678901", true) +                                    // 11 at once
+                            again + chunk("", true),
+                        o);
+  EXPECT_EQ(r.output, kEnvelopeReplies + chunk_ok(6) + kTooBig + kTooBig +
+                          "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" + chunk_ok(6) + "250 2.0.0 Ok: queued as 1\r\n" +
+                          "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" + kTooBig +
+                          "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued as 2\r\n");
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0].body, "1234567890");
+  EXPECT_EQ(r.counters.data_failed, 2u);
+  EXPECT_EQ(r.counters.transactions, 2u);
+  EXPECT_EQ(r.counters.errors, 0u);
+  EXPECT_EQ(r.counters.data_bytes, 6u + 6 + 6 + 10 + 11);
+}
+
+TEST(SinkSession, BdatDataFaultsComeAfterTheLastChunk) {
+  const std::string input = kEnvelope + chunk("Subject: x\r\n") + chunk("\r\nhi\r\n", true) + chunk("z", true);
+  Faults temp;
+  temp.data_temp_fail = 1;
+  Outcome t = run_whole(input, tracking(), temp);
+  // The transaction is over after the refused LAST chunk: the next BDAT has no MAIL.
+  EXPECT_EQ(t.output, kEnvelopeReplies + chunk_ok(12) + "451 4.3.0 Temporary failure (sink fault)\r\n" + kBadSequence);
+  EXPECT_TRUE(t.messages.empty());
+  EXPECT_EQ(t.counters.data_failed, 1u);
+  EXPECT_EQ(t.counters.transactions, 0u);
+  Faults perm;
+  perm.data_perm_fail = 1;
+  Outcome p = run_whole(input, tracking(), perm);
+  EXPECT_EQ(p.output, kEnvelopeReplies + chunk_ok(12) + "554 5.6.0 Message refused (sink fault)\r\n" + kBadSequence);
+  EXPECT_TRUE(p.messages.empty());
+}
+
+TEST(SinkSession, BdatDropMidChunk) {
+  Faults f;
+  f.drop_mid_data = 1;
+  const Outcome r =
+      expect_same_at_every_split(kEnvelope + chunk("Subject: x\r\n\r\nbody\r\n", true) + "QUIT\r\n", tracking(), f);
+  EXPECT_EQ(r.output, kEnvelopeReplies);
+  EXPECT_TRUE(r.closing);
+  EXPECT_TRUE(r.dropped);
+  EXPECT_TRUE(r.messages.empty());
+  EXPECT_EQ(r.counters.drops, 1u);
+  EXPECT_EQ(r.counters.data_bytes, 0u);
+  // An empty first chunk has no middle: the connection closes instead of replying to it.
+  const Outcome empty = run_whole(kEnvelope + std::string("BDAT 0\r\nBDAT 1 LAST\r\nx"), {}, f);
+  EXPECT_EQ(empty.output, kEnvelopeReplies);
+  EXPECT_TRUE(empty.dropped);
+  // Refused chunks are no body: nothing drawn, nothing dropped.
+  const Outcome refused =
+      run_whole("HELO c\r\n" + chunk("x") + "MAIL FROM:<a@b>\r\n" + chunk("y", true) + "QUIT\r\n", {}, f);
+  EXPECT_EQ(refused.output, std::string("220 sink ESMTP\r\n250 sink\r\n") + kBadSequence + "250 2.1.0 Ok\r\n" +
+                                kNoRecipients + "221 2.0.0 Bye\r\n");
+  EXPECT_FALSE(refused.dropped);
+}
+
+TEST(SinkSession, NoChunking) {
+  SessionOptions o;
+  o.chunking = false;
+  // BDAT is an unknown command, so what follows it is read as commands (here NOOP).
+  Outcome r = run_whole("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 6 LAST\r\nNOOP\r\n", o);
+  EXPECT_EQ(r.output,
+            "220 sink ESMTP\r\n"
+            "250-sink\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n"
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n500 5.5.1 Command unrecognized\r\n250 2.0.0 Ok\r\n");
+  EXPECT_EQ(r.counters.errors, 1u);
 }
 
 // ---- record lines ------------------------------------------------------------------

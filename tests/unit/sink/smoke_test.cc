@@ -339,6 +339,54 @@ TEST_P(SinkSmoke, DelayAndDrop) {
   EXPECT_EQ(sink.terminate(), 0) << (sink.wait_for_line("\x01"), sink.stderr_text());
 }
 
+TEST_P(SinkSmoke, BdatPipelinedTransactions) {
+  const std::string record = temp_path(std::string("record_bdat_") + GetParam());
+  unlink(record.c_str());
+  Sink sink({"--io", GetParam(), "--record", record, "--keep-last"});
+  ASSERT_NE(sink.smtp_port, 0);
+  Client control(sink.control_port);
+  Client c(sink.smtp_port);
+  EXPECT_EQ(c.replies(1), "220 sink ESMTP\r\n");
+  c.send("EHLO t\r\n");
+  const std::string ehlo = c.replies(1);
+  EXPECT_NE(ehlo.find("250-CHUNKING\r\n"), std::string::npos) << ehlo;
+
+  // Two transactions in one write, as listgate's client pipelines them; chunks are raw (no dot-stuffing).
+  const std::string body = "Message-ID: <bdat-1@example.org>\r\n\r\n.dot line\r\n.\r\nbye\r\n";
+  const std::string head = body.substr(0, 20);
+  const std::string tail = body.substr(20);
+  const std::string size = std::to_string(body.size());
+  c.send("MAIL FROM:<a@b>\r\nRCPT TO:<bob@example.com>\r\nBDAT 0 LAST\r\nRSET\r\n"
+         "MAIL FROM:<list-bounces@lists.example.org> SIZE=" + size + "\r\nRCPT TO:<alice@example.com>\r\n"
+         "BDAT 20\r\n" + head + "BDAT " + std::to_string(tail.size()) + " LAST\r\n" + tail);
+  EXPECT_EQ(c.replies(8),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued as 1\r\n250 2.0.0 Ok\r\n"
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: 20 bytes\r\n250 2.0.0 Ok: queued as 2\r\n");
+
+  const std::string stats = control.command("stats");
+  EXPECT_EQ(stat_value(stats, "transactions"), "2");
+  EXPECT_EQ(stat_value(stats, "body_bytes"), size);
+  EXPECT_EQ(stat_value(stats, "data_bytes"), size);
+  EXPECT_EQ(read_file(record), "- bob@example.com a@b 0\n<bdat-1@example.org> alice@example.com "
+                               "list-bounces@lists.example.org " + size + "\n");
+  EXPECT_EQ(control.command("last"), "ok " + size);
+  EXPECT_EQ(control.read_n(body.size()), body);
+  c.send("QUIT\r\n");
+  EXPECT_EQ(c.replies(1), "221 2.0.0 Bye\r\n");
+  EXPECT_EQ(sink.terminate(), 0) << (sink.wait_for_line("\x01"), sink.stderr_text());
+  unlink(record.c_str());
+
+  Sink plain({"--io", GetParam(), "--no-chunking"});
+  ASSERT_NE(plain.smtp_port, 0);
+  Client p(plain.smtp_port);
+  EXPECT_EQ(p.replies(1), "220 sink ESMTP\r\n");
+  p.send("EHLO t\r\nBDAT 0 LAST\r\n");
+  const std::string refused = p.replies(2);
+  EXPECT_EQ(refused.find("CHUNKING"), std::string::npos) << refused;
+  EXPECT_TRUE(refused.ends_with("250 ENHANCEDSTATUSCODES\r\n500 5.5.1 Command unrecognized\r\n")) << refused;
+  EXPECT_EQ(plain.terminate(), 0) << (plain.wait_for_line("\x01"), plain.stderr_text());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SinkSmoke, ::testing::Values("epoll", "auto"));
 
 }  // namespace
