@@ -9,6 +9,10 @@
 
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace listgate::delivery {
 namespace {
 
@@ -135,14 +139,14 @@ void append_repaired(Writer& w, const io::SliceChain& body) {
   if (st.pending_cr) w.inserted("\n");
 }
 
-// True when `prefix` is in wire form already (what listgate generates):
-// every line ends in CRLF, no other CR or LF, no line starts with '.'.
-bool in_wire_form(std::string_view prefix) {
+// True when `prefix` needs no change (what listgate generates): every line
+// ends in CRLF, no other CR or LF, and (when stuffing) no line starts with '.'.
+bool prefix_ready(std::string_view prefix, bool stuff) {
   if (prefix.empty()) return true;
   if (!prefix.ends_with(kCrLf)) return false;
   size_t start = 0;
   while (start < prefix.size()) {
-    if (prefix[start] == '.') return false;
+    if (stuff && prefix[start] == '.') return false;
     const size_t lf = prefix.find('\n', start);  // there is one: the prefix ends in CRLF
     if (lf == start || prefix[lf - 1] != '\r') return false;
     if (prefix.substr(start, lf - 1 - start).find('\r') != std::string_view::npos) return false;
@@ -151,12 +155,10 @@ bool in_wire_form(std::string_view prefix) {
   return true;
 }
 
-}  // namespace
-
-std::string wire_header_prefix(std::string_view prefix) {
+std::string normalized_prefix(std::string_view prefix, bool stuff) {
   // Every transaction of a fan-out converts the same prefix: the common
   // case is a plain copy.
-  if (in_wire_form(prefix)) return std::string(prefix);
+  if (prefix_ready(prefix, stuff)) return std::string(prefix);
   std::string out;
   out.reserve(prefix.size() + kCrLf.size());
   bool line_start = true;
@@ -168,12 +170,69 @@ std::string wire_header_prefix(std::string_view prefix) {
       line_start = true;
       continue;
     }
-    if (line_start && c == '.') out += '.';
+    if (stuff && line_start && c == '.') out += '.';
     out += c;
     line_start = false;
   }
   if (!line_start) out += kCrLf;
   return out;
+}
+
+// Positions in `bytes` of line-start dots: a '.' after an LF, or at 0 when
+// the previous slice ended a line. Sixteen bytes a step: this runs over
+// every relayed body, which has a handful of such dots at most.
+void find_line_dots(std::string_view bytes, bool line_start, std::vector<uint32_t>& dots) {
+  dots.clear();
+  const size_t n = bytes.size();
+  if (n == 0) return;
+  if (line_start && bytes[0] == '.') dots.push_back(0);
+  size_t i = 1;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i dot = _mm_set1_epi8('.');
+  for (; i + sizeof(__m128i) <= n; i += sizeof(__m128i)) {
+    const __m128i here = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes.data() + i));
+    const __m128i before = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes.data() + i - 1));
+    unsigned mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(here, dot), _mm_cmpeq_epi8(before, lf))));
+    while (mask != 0) {
+      dots.push_back(static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctz(mask))));
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    if (bytes[i] == '.' && bytes[i - 1] == '\n') dots.push_back(static_cast<uint32_t>(i));
+  }
+}
+
+}  // namespace
+
+std::string wire_header_prefix(std::string_view prefix) { return normalized_prefix(prefix, true); }
+
+std::string chunk_header_prefix(std::string_view prefix) { return normalized_prefix(prefix, false); }
+
+BodyStats append_unstuffed_message(OutputQueue& out, std::string_view chunk_prefix, const io::SliceChain* body) {
+  BodyStats stats;
+  Writer w(out, stats);
+  w.owned(chunk_prefix);
+  if (body != nullptr) {
+    std::vector<uint32_t> dots;
+    bool line_start = true;  // the body starts a line
+    for (const io::Slice& s : *body) {
+      if (s.empty()) continue;
+      find_line_dots(s.view(), line_start, dots);
+      uint32_t at = 0;
+      for (uint32_t d : dots) {
+        if (d > at) w.reference(s.sub(at, d - at));
+        at = d + 1;
+      }
+      if (at < s.length) w.reference(s.sub(at, s.length - at));
+      line_start = s.view().back() == '\n';
+    }
+  }
+  if (!w.empty() && !w.ends_with_crlf()) w.inserted(w.ends_with_cr() ? "\n" : "\r\n");
+  return stats;
 }
 
 BodyStats append_message(OutputQueue& out, std::string_view wire_prefix, const io::SliceChain* body, bool repair) {

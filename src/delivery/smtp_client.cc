@@ -10,6 +10,11 @@
 // may queue more output (the body after 354), then the send state advances
 // and the job completes once nothing is owed and nothing is left to send.
 // Any failure goes through fail(), which answers every open recipient.
+//
+// Jobs in flight are a queue too. Replies come back in the order commands
+// went out, and each job's commands go out together, so every transaction
+// reply belongs to the oldest job (which counts what it is still owed);
+// new jobs are sent behind it only when it went out whole (BDAT).
 #include "listgate/delivery/smtp_client.h"
 
 #include <algorithm>
@@ -58,6 +63,9 @@ constexpr std::string_view kNoFinalReply = "no final reply from upstream";
 
 enum class SendStep : uint8_t { rset, mail, rcpt, data, done };
 
+constexpr std::string_view kBdat = "BDAT ";
+constexpr std::string_view kLast = " LAST";
+
 struct Expect {
   // Handshake kinds come before rset; the order matters (see on_reply).
   enum class Kind : uint8_t {
@@ -75,6 +83,7 @@ struct Expect {
     dot,              // SMTP: the one reply after the final dot
     dot_lmtp,         // LMTP: one reply per accepted recipient
     dot_discard,      // after an empty DATA phase nobody asked for
+    bdat_last,        // SMTP: the one reply to BDAT ... LAST
     quit,
   };
   Kind kind;
@@ -83,15 +92,17 @@ struct Expect {
 
 struct ActiveJob {
   Job job;
-  std::string wire_prefix;
+  std::string header_prefix;       // as it goes out: wire form (DATA) or CRLF lines (BDAT)
   ReplyList results;
   std::vector<bool> answered;
   std::vector<uint32_t> to_send;   // recipients that get a RCPT, in order
   std::vector<uint32_t> accepted;  // RCPT accepted, in order
   size_t next_rcpt = 0;
   size_t dots_owed = 0;
+  size_t replies_owed = 0;         // expected replies of this job not in yet
   SendStep step = SendStep::mail;
   uint64_t size = 0;
+  bool bdat = false;               // the message goes out with BDAT, not DATA
   bool smtputf8 = false;
   bool mail_sent = false;
   bool mail_accepted = false;
@@ -127,17 +138,22 @@ struct SmtpClient::Impl {
   ReplyParser parser;
   std::deque<Expect> expect;
   OutputQueue out;
-  std::string line;  // scratch for one command group
+  OutputQueue message;  // scratch: a BDAT message, measured before its command goes out
+  std::string line;     // scratch for one command group
   std::vector<JobResult> results;
   Extensions ext;
   Reply failure;
-  std::optional<ActiveJob> job;
+  std::optional<Job> waiting;   // submitted before the handshake was done
+  std::deque<ActiveJob> jobs;   // in flight, oldest first
   uint32_t transactions = 0;
   bool dirty = false;  // the server may still be inside a transaction: RSET first
   bool quit_requested = false;
 
   bool finished() const { return state == ClientState::closed || state == ClientState::failed; }
   bool lmtp() const { return config.protocol == Protocol::lmtp; }
+  // Whole transactions may be sent behind one another: BDAT has no 354 to
+  // wait for, so a job goes out in one piece (RFC 3030 with RFC 2920).
+  bool chunked() const { return !lmtp() && ext.chunking && ext.pipelining; }
 
   // One command line (never a view of `line` itself).
   void send(std::string_view command, Expect e) {
@@ -146,39 +162,45 @@ struct SmtpClient::Impl {
     out.append(line);
     expect.push_back(e);
   }
+  // A transaction command's reply, owed by job `j`.
+  void owe(ActiveJob& j, Expect e) {
+    expect.push_back(e);
+    ++j.replies_owed;
+  }
 
   // --- recipients and results ---
 
-  void answer(uint32_t i, const Reply& r) {
-    if (job->answered[i]) return;
-    job->results.set(i, job->results.add(r));
-    job->answered[i] = true;
+  static void answer(ActiveJob& j, uint32_t i, const Reply& r) {
+    if (j.answered[i]) return;
+    j.results.set(i, j.results.add(r));
+    j.answered[i] = true;
   }
   // Recipients answered alike share one stored copy of the reply: the final
   // dot answers every accepted member of a fan-out transaction.
   static constexpr uint32_t kNotStored = UINT32_MAX;
-  void answer_shared(uint32_t i, const Reply& r, uint32_t& handle) {
-    if (job->answered[i]) return;
-    if (handle == kNotStored) handle = job->results.add(r);
-    job->results.set(i, handle);
-    job->answered[i] = true;
+  static void answer_shared(ActiveJob& j, uint32_t i, const Reply& r, uint32_t& handle) {
+    if (j.answered[i]) return;
+    if (handle == kNotStored) handle = j.results.add(r);
+    j.results.set(i, handle);
+    j.answered[i] = true;
   }
-  void answer_open(const Reply& r) {
+  static void answer_open(ActiveJob& j, const Reply& r) {
     uint32_t handle = kNotStored;
-    for (uint32_t i = 0; i < job->results.size(); ++i) answer_shared(i, r, handle);
+    for (uint32_t i = 0; i < j.results.size(); ++i) answer_shared(j, i, r, handle);
   }
-  void answer_accepted(const Reply& r) {
+  static void answer_accepted(ActiveJob& j, const Reply& r) {
     uint32_t handle = kNotStored;
-    for (uint32_t i : job->accepted) answer_shared(i, r, handle);
+    for (uint32_t i : j.accepted) answer_shared(j, i, r, handle);
   }
 
   // --- failure ---
 
   // The connection is given up. `reason` is what failure() reports; open
-  // recipients get `for_recipients`. A polite failure (the server is sane
-  // but refused us) says QUIT; the owner closes after flushing either way.
-  // Output queued before the failure stays: what the owner sends does not
-  // depend on whether it drained before or after the bad reply arrived.
+  // recipients of every job get `for_recipients`. A polite failure (the
+  // server is sane but refused us) says QUIT; the owner closes after
+  // flushing either way. Output queued before the failure stays: what the
+  // owner sends does not depend on whether it drained before or after the
+  // bad reply arrived.
   void fail(const Reply& reason, const Reply& for_recipients, bool polite) {
     failure = reason;
     state = ClientState::failed;
@@ -189,12 +211,15 @@ struct SmtpClient::Impl {
       commands::append_line(line, commands::kQuit);
       out.append(line);
     }
-    if (job) {
-      for (uint32_t i = 0; i < job->results.size(); ++i) {
-        if (!job->answered[i]) job->synthetic = true;
+    if (waiting) jobs.push_back(make_active(std::move(*waiting)));
+    waiting.reset();
+    while (!jobs.empty()) {
+      ActiveJob& j = jobs.front();
+      for (uint32_t i = 0; i < j.results.size(); ++i) {
+        if (!j.answered[i]) j.synthetic = true;
       }
-      answer_open(for_recipients);
-      complete_job();
+      answer_open(j, for_recipients);
+      complete_front();
     }
   }
   void refused(const Reply& r) { fail(r, synthetic(std::string(kConnectFailed) + r.line()), true); }
@@ -240,8 +265,10 @@ struct SmtpClient::Impl {
 
   void become_ready() {
     state = ClientState::ready;
-    if (job) {
-      start_job();
+    if (waiting) {
+      Job job = std::move(*waiting);
+      waiting.reset();
+      launch(std::move(job));
     } else if (quit_requested) {
       send_quit();
     }
@@ -254,27 +281,52 @@ struct SmtpClient::Impl {
 
   // --- jobs ---
 
-  // Takes a job; it starts at once when the connection is ready, else
-  // when the handshake is done (or is answered by a failure before that).
-  void accept_job(Job&& next) {
-    job.emplace();
-    job->job = std::move(next);
-    job->results.reset(job->job.recipients.size());
-    job->answered.assign(job->job.recipients.size(), false);
-    if (state == ClientState::ready) start_job();
+  static ActiveJob make_active(Job&& job) {
+    ActiveJob j;
+    j.job = std::move(job);
+    j.results.reset(j.job.recipients.size());
+    j.answered.assign(j.job.recipients.size(), false);
+    return j;
   }
 
-  void start_job() {
+  // Takes a job; it starts at once when the connection is ready (or has
+  // jobs in flight), else when the handshake is done (or is answered by a
+  // failure before that).
+  void accept_job(Job&& next) {
+    if (state == ClientState::ready || state == ClientState::busy) {
+      launch(std::move(next));
+    } else {
+      waiting.emplace(std::move(next));
+    }
+  }
+
+  // Checks the job against what the server can take; a job that cannot go
+  // out at all completes at once, else it is sent (behind the jobs in flight).
+  void launch(Job&& next) {
+    ActiveJob j = make_active(std::move(next));
+    if (!prepare(j)) {
+      finish(j);
+      if (jobs.empty()) after_last_job();
+      return;
+    }
+    // Behind a job still in flight nobody knows yet whether its transaction
+    // ended (a refused BDAT may leave it open): RSET first, in the same write.
+    j.step = (dirty || !jobs.empty()) ? SendStep::rset : SendStep::mail;
     state = ClientState::busy;
-    ActiveJob& j = *job;
+    jobs.push_back(std::move(j));
+    send_commands(jobs.back());
+  }
+
+  // One pass per address: syntax and SMTPUTF8 (the fan-out's per-member
+  // cost); then SMTPUTF8 and SIZE against the server. False when nothing
+  // is left to send (every recipient answered).
+  bool prepare(ActiveJob& j) {
     const size_t n = j.job.recipients.size();
     const commands::PathCheck sender = commands::check_path(j.job.sender);
     if (!sender.valid) {
-      answer_open(kBadSender.make());
-      complete_job();
-      return;
+      answer_open(j, kBadSender.make());
+      return false;
     }
-    // One pass per address: syntax and SMTPUTF8 (the fan-out's per-member cost).
     bool non_ascii = sender.non_ascii;
     j.to_send.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
@@ -283,41 +335,36 @@ struct SmtpClient::Impl {
       if (c.valid) {
         j.to_send.push_back(i);
       } else {
-        answer(i, kBadRecipient.make());
+        answer(j, i, kBadRecipient.make());
       }
     }
     j.accepted.reserve(j.to_send.size());
     j.smtputf8 = j.job.smtputf8 || non_ascii;
-    j.wire_prefix = wire_header_prefix(j.job.header_prefix);
-    j.size = j.wire_prefix.size() + (j.job.body ? io::total_length(*j.job.body) : 0);
-    if (j.to_send.empty()) {
-      complete_job();
-      return;
-    }
+    j.bdat = chunked() && !j.job.bare_newlines;
+    j.header_prefix = j.bdat ? chunk_header_prefix(j.job.header_prefix) : wire_header_prefix(j.job.header_prefix);
+    // The wire-form body: exact for DATA, a slight overestimate for BDAT.
+    j.size = j.header_prefix.size() + (j.job.body ? io::total_length(*j.job.body) : 0);
+    if (j.to_send.empty()) return false;
     if (j.smtputf8 && !ext.smtputf8) {
-      answer_open(kNeedsSmtputf8.make());
-      complete_job();
-      return;
+      answer_open(j, kNeedsSmtputf8.make());
+      return false;
     }
     if (ext.size && ext.size_limit != 0 && j.size > ext.size_limit) {
-      answer_open(kTooBig.make());
-      complete_job();
-      return;
+      answer_open(j, kTooBig.make());
+      return false;
     }
-    j.step = dirty ? SendStep::rset : SendStep::mail;
-    advance();
+    return true;
   }
 
-  // The send state: sends what may be sent now.
-  void send_commands() {
-    ActiveJob& j = *job;
+  // The send state of the newest job: sends what may be sent now.
+  void send_commands(ActiveJob& j) {
     line.clear();
     while (j.step != SendStep::done) {
       if (!ext.pipelining && !expect.empty()) break;
       switch (j.step) {
         case SendStep::rset:
           commands::append_line(line, commands::kRset);
-          expect.push_back({Expect::Kind::rset});
+          owe(j, {Expect::Kind::rset});
           j.step = SendStep::mail;
           break;
         case SendStep::mail: {
@@ -328,7 +375,7 @@ struct SmtpClient::Impl {
           p.smtputf8 = j.smtputf8;
           p.xverp = j.job.xverp && ext.xverp;
           commands::append_mail(line, j.job.sender, p);
-          expect.push_back({Expect::Kind::mail});
+          owe(j, {Expect::Kind::mail});
           j.mail_sent = true;
           ++transactions;
           ++counters.transactions;
@@ -343,23 +390,29 @@ struct SmtpClient::Impl {
             const std::span<const uint32_t> rest(j.to_send.data() + j.next_rcpt, j.to_send.size() - j.next_rcpt);
             commands::append_rcpts(line, j.job.recipients, rest);
             for (uint32_t i : rest) expect.push_back({Expect::Kind::rcpt, i});
+            j.replies_owed += rest.size();
             j.next_rcpt = j.to_send.size();
           } else if (j.next_rcpt < j.to_send.size()) {
             const uint32_t i = j.to_send[j.next_rcpt++];
             commands::append_rcpt(line, j.job.recipients[i]);
-            expect.push_back({Expect::Kind::rcpt, i});
+            owe(j, {Expect::Kind::rcpt, i});
           } else {
             j.step = SendStep::data;
           }
           break;
         case SendStep::data:
+          if (j.bdat) {
+            send_chunk(j);
+            j.step = SendStep::done;
+            break;
+          }
           // Without PIPELINING the RCPT replies are in: no DATA for nobody.
           if (!ext.pipelining && j.accepted.empty()) {
             j.step = SendStep::done;
             break;
           }
           commands::append_line(line, commands::kData);
-          expect.push_back({Expect::Kind::data});
+          owe(j, {Expect::Kind::data});
           j.step = SendStep::done;
           break;
         case SendStep::done:
@@ -370,41 +423,76 @@ struct SmtpClient::Impl {
     line.clear();  // moved from: valid, emptied here for the next group
   }
 
-  void advance() {
-    if (!job || state != ClientState::busy) return;
-    if (job->step != SendStep::done) send_commands();  // else nothing is left to send
-    if (job->step == SendStep::done && expect.empty()) complete_job();
+  // "BDAT <size> LAST" and the message, as one chunk, right behind the
+  // RCPTs: if every RCPT is refused the server reads the chunk and refuses
+  // it (RFC 3030 2), which costs bytes but no round trip.
+  void send_chunk(ActiveJob& j) {
+    message.clear();
+    const BodyStats s = append_unstuffed_message(message, j.header_prefix, j.job.body);
+    count_body(s);
+    line.append(kBdat);
+    line.append(std::to_string(message.size()));
+    line.append(kLast);
+    line.append("\r\n");
+    out.append(std::move(line));
+    line.clear();
+    out.append(std::move(message));
+    owe(j, {Expect::Kind::bdat_last});
   }
 
-  void complete_job() {
-    ActiveJob& j = *job;
+  void count_body(const BodyStats& s) {
+    counters.body_bytes_referenced += s.referenced;
+    counters.body_bytes_copied += s.copied;
+    counters.body_bytes_inserted += s.inserted;
+  }
+
+  // After a reply: the oldest job sends what it may now (one job at a
+  // time without PIPELINING), and completes once it owes nothing.
+  void advance() {
+    if (jobs.empty() || state != ClientState::busy) return;
+    ActiveJob& j = jobs.front();
+    if (j.step != SendStep::done) send_commands(j);  // else nothing is left to send
+    if (j.step == SendStep::done && j.replies_owed == 0) {
+      complete_front();
+      if (jobs.empty() && state == ClientState::busy) after_last_job();
+    }
+  }
+
+  // Never leaves a hole, then hands the result out.
+  void finish(ActiveJob& j) {
     for (uint32_t i = 0; i < j.results.size(); ++i) {
-      if (!j.answered[i]) {  // not reachable by the protocol paths; never leave a hole
+      if (!j.answered[i]) {  // not reachable by the protocol paths
         j.synthetic = true;
-        answer(i, synthetic(kNoFinalReply));
+        answer(j, i, synthetic(kNoFinalReply));
       }
     }
-    if (j.mail_sent) dirty = j.mail_accepted && !j.dot_done;
     results.push_back(JobResult{j.job.id, std::move(j.results), j.synthetic});
-    job.reset();
-    if (state != ClientState::busy) return;  // failed
+  }
+
+  void complete_front() {
+    ActiveJob& j = jobs.front();
+    if (j.mail_sent) dirty = j.mail_accepted && !j.dot_done;
+    finish(j);
+    jobs.pop_front();
+  }
+
+  // Idle again: QUIT when asked to or when the connection has carried its
+  // share of transactions.
+  void after_last_job() {
+    if (state != ClientState::busy && state != ClientState::ready) return;  // failed
     state = ClientState::ready;
     if (quit_requested || (config.max_transactions != 0 && transactions >= config.max_transactions)) send_quit();
   }
 
   // After 354: the message, or an empty one when nobody was accepted.
-  void on_go_ahead() {
-    ActiveJob& j = *job;
+  void on_go_ahead(ActiveJob& j) {
     if (!j.accepted.empty()) {
-      const BodyStats s = append_message(out, j.wire_prefix, j.job.body, j.job.bare_newlines);
-      counters.body_bytes_referenced += s.referenced;
-      counters.body_bytes_copied += s.copied;
-      counters.body_bytes_inserted += s.inserted;
+      count_body(append_message(out, j.header_prefix, j.job.body, j.job.bare_newlines));
       if (lmtp()) {
-        for (uint32_t i : j.accepted) expect.push_back({Expect::Kind::dot_lmtp, i});
+        for (uint32_t i : j.accepted) owe(j, {Expect::Kind::dot_lmtp, i});
         j.dots_owed = j.accepted.size();
       } else {
-        expect.push_back({Expect::Kind::dot});
+        owe(j, {Expect::Kind::dot});
       }
       return;
     }
@@ -413,7 +501,7 @@ struct SmtpClient::Impl {
       return;
     }
     out.append(kDotLine);
-    expect.push_back({Expect::Kind::dot_discard});
+    owe(j, {Expect::Kind::dot_discard});
   }
 
   // --- the receive state ---
@@ -438,7 +526,13 @@ struct SmtpClient::Impl {
       on_handshake_reply(e, r);
       return;
     }
-    on_transaction_reply(e, r);
+    if (jobs.empty()) {  // a transaction reply is only ever expected for a job
+      protocol_error("reply when none was expected");
+      return;
+    }
+    ActiveJob& j = jobs.front();
+    --j.replies_owed;
+    on_transaction_reply(j, e, r);
     if (!finished()) advance();
   }
 
@@ -474,10 +568,9 @@ struct SmtpClient::Impl {
     }
   }
 
-  // RSET, MAIL, RCPT, DATA and the final dot: replies become results. A
-  // 3xx where none belongs means the reply queue and the server disagree.
-  void on_transaction_reply(const Expect& e, const Reply& r) {
-    ActiveJob& j = *job;
+  // RSET, MAIL, RCPT, DATA, BDAT and the final dot: replies become results.
+  // A 3xx where none belongs means the reply queue and the server disagree.
+  void on_transaction_reply(ActiveJob& j, const Expect& e, const Reply& r) {
     switch (e.kind) {
       case Expect::Kind::rset:
         if (!r.positive()) return fail(r, synthetic(std::string(kRsetRefused) + r.line()), false);
@@ -489,7 +582,7 @@ struct SmtpClient::Impl {
           j.mail_accepted = true;
         } else {
           j.mail_refused = true;
-          answer_open(r);
+          answer_open(j, r);
         }
         return;
       case Expect::Kind::rcpt:
@@ -498,22 +591,28 @@ struct SmtpClient::Impl {
         if (r.positive()) {
           j.accepted.push_back(e.recipient);
         } else {
-          answer(e.recipient, r);
+          answer(j, e.recipient, r);
         }
         return;
       case Expect::Kind::data:
-        if (r.code == kStartMailInput) return on_go_ahead();
+        if (r.code == kStartMailInput) return on_go_ahead(j);
         if (r.positive() || r.intermediate()) return protocol_error("unexpected reply to DATA");
-        answer_accepted(r);
+        answer_accepted(j, r);
         return;
       case Expect::Kind::dot:
         if (r.intermediate()) return protocol_error("3xx reply after the final dot");
-        answer_accepted(r);
+        answer_accepted(j, r);
         j.dot_done = true;
+        return;
+      case Expect::Kind::bdat_last:
+        if (r.intermediate()) return protocol_error("3xx reply to BDAT");
+        // MAIL refused: the RCPTs and the chunk were refused with it.
+        if (!j.mail_refused) answer_accepted(j, r);
+        j.dot_done = r.positive();  // a refused chunk may leave the transaction open
         return;
       case Expect::Kind::dot_lmtp:
         if (r.intermediate()) return protocol_error("3xx reply after the final dot");
-        answer(e.recipient, r);
+        answer(j, e.recipient, r);
         if (--j.dots_owed == 0) j.dot_done = true;
         return;
       case Expect::Kind::dot_discard:
@@ -549,15 +648,17 @@ struct SmtpClient::Impl {
   // multi-line reply, a line split across reads, a malformed one) is left
   // to the parser. Returns whether it took any.
   bool accept_rcpt_run(std::string_view& bytes) {
-    if (!job || job->mail_refused || !parser.idle()) return false;
+    if (jobs.empty() || jobs.front().mail_refused || !parser.idle()) return false;
+    ActiveJob& j = jobs.front();
     size_t taken = 0;
     while (!bytes.empty() && !expect.empty() && expect.front().kind == Expect::Kind::rcpt) {
       const size_t lf = find_lf(bytes);
       if (lf == std::string_view::npos) break;
       const size_t length = lf + 1;
       if (!positive_reply_line(bytes.substr(0, length))) break;
-      job->accepted.push_back(expect.front().recipient);
+      j.accepted.push_back(expect.front().recipient);
       expect.pop_front();
+      --j.replies_owed;
       bytes.remove_prefix(length);
       ++taken;
     }
@@ -607,7 +708,9 @@ void SmtpClient::received(std::string_view bytes) { impl_->on_received(bytes); }
 
 Result<void> SmtpClient::submit(Job job) {
   if (!can_submit()) {
-    return make_error(impl_->job ? "a job is in progress" : "connection is " + std::string(to_string(impl_->state)));
+    const Impl& m = *impl_;
+    const bool taken = m.waiting || !m.jobs.empty();
+    return make_error(taken ? "a job is in progress" : "connection is " + std::string(to_string(m.state)));
   }
   impl_->accept_job(std::move(job));
   return {};
@@ -624,7 +727,7 @@ void SmtpClient::quit() {
       m.send_quit();
       return;
     case ClientState::connecting:
-      if (!m.job) {
+      if (!m.waiting) {
         m.state = ClientState::closed;
         return;
       }
@@ -667,17 +770,24 @@ bool SmtpClient::wants_close() const {
 
 bool SmtpClient::can_submit() const {
   const Impl& m = *impl_;
-  if (m.job || m.quit_requested) return false;
+  if (m.quit_requested) return false;
+  if (m.config.max_transactions != 0 && m.transactions >= m.config.max_transactions) return false;
   switch (m.state) {
     case ClientState::connecting:
     case ClientState::greeting:
     case ClientState::hello:
+      return !m.waiting;
     case ClientState::ready:
       return true;
+    case ClientState::busy:
+      // Behind jobs that went out whole (BDAT), up to the configured depth.
+      return m.chunked() && m.jobs.size() < m.config.pipeline_depth && m.jobs.back().bdat;
     default:
       return false;
   }
 }
+
+size_t SmtpClient::jobs_in_flight() const { return impl_->jobs.size() + (impl_->waiting ? 1 : 0); }
 
 const Extensions& SmtpClient::extensions() const { return impl_->ext; }
 const Reply& SmtpClient::failure() const { return impl_->failure; }

@@ -10,7 +10,10 @@ namespace listgate::delivery {
 
 using namespace std::chrono_literals;
 
-// One connection: the socket, its SmtpClient machine, and the job it carries.
+// One connection: the socket, its SmtpClient machine, and the jobs it carries.
+// Each job's id is swapped for a token of the link while it is in flight:
+// results may come back out of order (a job answered at once overtakes the
+// ones in flight) and owners' ids need not be unique.
 class UpstreamPool::Link final : public io::StreamHandler {
  public:
   Link(UpstreamPool& pool, ClientCounters& counters)
@@ -20,26 +23,29 @@ class UpstreamPool::Link final : public io::StreamHandler {
   void attach(io::Connection* conn) { conn_ = conn; }
 
   void give(Job job, Done done) {
-    has_job_ = true;
-    done_ = std::move(done);
-    last_activity_ = pool_.reactor_.now();
-    const uint64_t id = job.id;
+    if (in_flight_.empty()) last_activity_ = pool_.reactor_.now();
+    given_in_turn_ = pool_.reactor_.stats().loop_turns;
+    const uint64_t token = ++next_token_;
+    const uint64_t id = std::exchange(job.id, token);
     const size_t recipients = job.recipients.size();
+    in_flight_.push_back(InFlight{token, id, std::move(done)});
     auto ok = client_.submit(std::move(job));
     if (!ok.ok()) {  // not expected: the pool gives jobs only to links that can_submit()
-      has_job_ = false;
-      JobResult refused{id, ReplyList(recipients, Reply{kSyntheticTempCode, std::string(kSyntheticTempStatus),
-                                                         ok.error().message}),
+      JobResult refused{token, ReplyList(recipients, Reply{kSyntheticTempCode, std::string(kSyntheticTempStatus),
+                                                            ok.error().message}),
                         true};
-      Done d = std::move(done_);
-      d(std::move(refused));
+      deliver(std::move(refused));
       return;
     }
     pump();
   }
 
-  bool can_take_job() const { return !gone_ && !has_job_ && client_.can_submit(); }
-  bool has_job() const { return has_job_; }
+  bool can_take_job() const { return !gone_ && client_.can_submit(); }
+  bool has_job() const { return !in_flight_.empty(); }
+  size_t jobs() const { return in_flight_.size(); }
+  // Given a job in this loop turn: its output is not flushed yet, so one
+  // more job rides in the same write.
+  bool given_this_turn() const { return !in_flight_.empty() && given_in_turn_ == pool_.reactor_.stats().loop_turns; }
   bool gone() const { return gone_; }
   bool handshake_done() const { return handshake_done_; }
   bool offers_xverp() const { return client_.extensions().xverp; }
@@ -60,7 +66,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
   }
 
   void quit_if_idle() {
-    if (!gone_ && !has_job_) {
+    if (!gone_ && in_flight_.empty()) {
       client_.quit();
       pump();
     }
@@ -72,7 +78,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
     const PoolConfig& cfg = pool_.config_;
     if (!handshake_done_) {
       if (now - started_ > cfg.connect_timeout) abort("connect timed out");
-    } else if (has_job_) {
+    } else if (!in_flight_.empty()) {
       if (now - last_activity_ > cfg.reply_timeout) {
         ++pool_.counters_.timeouts;
         abort("upstream did not answer in time");
@@ -132,22 +138,37 @@ class UpstreamPool::Link final : public io::StreamHandler {
       // Keep this object alive until our caller's stack is done with it.
       pool_.link_gone(*this);
     }
-    if (!results.empty()) {
-      has_job_ = false;
-      Done done = std::move(done_);
-      for (JobResult& r : results) done(std::move(r));
-    }
+    for (JobResult& r : results) deliver(std::move(r));
     if (!gone_ && client_.can_submit()) pool_.dispatch();
   }
+
+  // Hands a result to its job's owner, under the owner's id.
+  void deliver(JobResult result) {
+    auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                           [&](const InFlight& f) { return f.token == result.id; });
+    if (it == in_flight_.end()) return;  // not reachable: every token is given once
+    Done done = std::move(it->done);
+    result.id = it->id;
+    in_flight_.erase(it);
+    if (!in_flight_.empty()) last_activity_ = pool_.reactor_.now();  // a reply came for the rest
+    done(std::move(result));
+  }
+
+  struct InFlight {
+    uint64_t token;
+    uint64_t id;
+    Done done;
+  };
 
   UpstreamPool& pool_;
   SmtpClient client_;
   io::Connection* conn_ = nullptr;
-  Done done_;
+  std::deque<InFlight> in_flight_;
+  uint64_t next_token_ = 0;
+  uint64_t given_in_turn_ = UINT64_MAX;
   io::Clock::time_point started_;
   io::Clock::time_point last_activity_;
   std::string why_;  // our own reason for a failure (timeouts, connect errors)
-  bool has_job_ = false;
   bool handshake_done_ = false;
   bool gone_ = false;
 };
@@ -176,7 +197,7 @@ void UpstreamPool::submit(Job job, Done done) {
 
 size_t UpstreamPool::jobs_in_progress() const {
   size_t n = 0;
-  for (const auto& link : links_) n += link->has_job() ? 1 : 0;
+  for (const auto& link : links_) n += link->jobs();
   return n;
 }
 
@@ -190,20 +211,31 @@ void UpstreamPool::dispatch() {
   if (dispatching_) return;  // the outer call's loop sees what was queued meanwhile
   dispatching_ = true;
   while (!queue_.empty()) {
-    Link* free = nullptr;
+    // A link already given a job in this turn first (the jobs share its
+    // write), then an idle link, then a new one, then the link with the
+    // fewest jobs in flight that takes one more (pipelined transactions).
+    Link* batching = nullptr;
+    Link* idle = nullptr;
+    Link* busy = nullptr;
     for (auto& link : links_) {
-      if (link->can_take_job()) {
-        free = link.get();
+      if (!link->can_take_job()) continue;
+      if (link->given_this_turn()) {
+        batching = link.get();
         break;
       }
+      if (!link->has_job()) {
+        if (idle == nullptr) idle = link.get();
+      } else if (busy == nullptr || link->jobs() < busy->jobs()) {
+        busy = link.get();
+      }
     }
-    if (free != nullptr) {
+    if (batching == nullptr && idle == nullptr && links_.size() < config_.size && !down() && open_link()) continue;
+    if (Link* to = batching != nullptr ? batching : idle != nullptr ? idle : busy; to != nullptr) {
       Waiting w = std::move(queue_.front());
       queue_.pop_front();
-      free->give(std::move(w.job), std::move(w.done));
+      to->give(std::move(w.job), std::move(w.done));
       continue;
     }
-    if (links_.size() < config_.size && !down() && open_link()) continue;
     if (links_.empty() && down()) {
       fail_queued(unreachable_reply(last_failure_));
       continue;  // what the callbacks queued (a batch's next transactions) fails at once too

@@ -18,6 +18,13 @@
 // stuffed by the LMTP client; only line starts the repair creates need a
 // check. The header prefix is generated text, not wire form: every line of
 // it that starts with '.' is stuffed, and its line ends are made CRLF.
+//
+// BDAT (RFC 3030) sends the message itself, not its wire form: no stuffing
+// and an exact size on the command line. The body is then un-stuffed by
+// reference too: a line-start '.' of the wire form is always a stuffing dot
+// (the LMTP client added it), so the slices go out split around those dots
+// and not a body byte is copied. Only a body without bare CR/LF (no repair
+// needed) goes out this way; the client uses DATA for the others.
 #pragma once
 
 #include <cstddef>
@@ -49,5 +56,15 @@ std::string wire_header_prefix(std::string_view prefix);
 // does not end with one, and ".\r\n". With `repair`, bare CR/LF in the body
 // are fixed as described above.
 BodyStats append_message(OutputQueue& out, std::string_view wire_prefix, const io::SliceChain* body, bool repair);
+
+// The header prefix for BDAT: line ends made CRLF, a final CRLF added when
+// missing, nothing stuffed.
+std::string chunk_header_prefix(std::string_view prefix);
+
+// Appends the message for BDAT: `chunk_prefix` (from chunk_header_prefix),
+// the wire-form body (null means empty; no bare CR/LF) with its stuffing
+// dots left out, and a CRLF if the message does not end with one. The
+// message's size is the growth of out.size().
+BodyStats append_unstuffed_message(OutputQueue& out, std::string_view chunk_prefix, const io::SliceChain* body);
 
 }  // namespace listgate::delivery

@@ -22,11 +22,18 @@
 // connection fails before a recipient was answered (lost, 421, protocol
 // error, refused RSET), it gets a synthetic "451 4.4.2" (or the 421 itself),
 // so the owner spools exactly those. A job is done only when its last reply
-// is in, and the machine is ready for the next: one job at a time; the pool
-// uses several connections for parallelism.
+// is in. Results come out in the order the jobs were submitted, except that
+// a job the server cannot take at all (see submit()) is answered at once.
 //
-// The body goes out only after 354 and only when at least one RCPT was
-// accepted. With PIPELINING DATA was already sent; if every RCPT failed and
+// Transactions in flight: with CHUNKING and PIPELINING offered (SMTP), a job
+// goes out whole in one write (RSET when behind another, MAIL, RCPTs,
+// "BDAT <n> LAST" and the message), so the next job can follow at once,
+// before the replies, up to ClientConfig::pipeline_depth jobs: several
+// messages share one write and one packet of replies. Otherwise one job at
+// a time; the pool uses several connections for parallelism.
+//
+// With DATA the body goes out only after 354 and only when at least one
+// RCPT was accepted. With PIPELINING DATA was already sent; if every RCPT failed and
 // the server still says 354 (against RFC 2920 3.1) an SMTP client closes the
 // DATA phase with an empty message ".\r\n" and ignores its reply; an LMTP
 // server that does so breaks RFC 2033 and the connection is given up (all
@@ -43,9 +50,12 @@
 // RFC 6531 3.4); XVERP (on MAIL when the job asks; without it the owner
 // must do VERP itself, see extensions()); AUTH PLAIN, else LOGIN, when the
 // config has both a user and a password (not offered, or refused: the
-// connection fails with the reason). CHUNKING/BDAT is not used: BDAT sends
-// the message un-stuffed, so the wire-form body could not go out by
-// reference; DATA keeps it zero-copy.
+// connection fails with the reason); CHUNKING with PIPELINING (SMTP, and
+// a body without bare CR/LF; else DATA): BDAT sends the message itself,
+// so the body's stuffing dots are left out by splitting its slices around
+// them, still by reference (smtp_body.h). A refused BDAT may leave the
+// server inside the transaction: the next job starts with RSET. LMTP keeps
+// DATA (BDAT's per-recipient replies would add a case for no gain here).
 #pragma once
 
 #include <cstdint>
@@ -70,6 +80,7 @@ struct ClientConfig {
   std::string auth_user;                // AUTH is used when both are non-empty
   std::string auth_password;
   uint32_t max_transactions = 0;        // MAILs per connection, then QUIT; 0 = unlimited
+  uint32_t pipeline_depth = 8;          // transactions in flight with BDAT (at least 1)
 };
 
 // One transaction to send. The owner keeps *body and the bytes `recipients`
@@ -133,9 +144,9 @@ class SmtpClient {
   void connected();
   // Bytes from the server, in any split.
   void received(std::string_view bytes);
-  // Takes a job when none is in progress and the connection is not closing
-  // or failed; before the handshake is done the job waits for it. A job the
-  // server cannot take (SMTPUTF8, SIZE, bad addresses) completes at once.
+  // Takes a job when can_submit(); before the handshake is done the job
+  // waits for it. A job the server cannot take (SMTPUTF8, SIZE, bad
+  // addresses) completes at once.
   Result<void> submit(Job job);
   // Graceful close: QUIT now if idle, else after the job in progress (or
   // after the handshake, if it is still under way).
@@ -156,6 +167,8 @@ class SmtpClient {
   bool wants_close() const;
   // True when submit() would accept a job.
   bool can_submit() const;
+  // Jobs submitted whose results are not out yet.
+  size_t jobs_in_flight() const;
   // What the EHLO/LHLO reply offered (empty after HELO).
   const Extensions& extensions() const;
   // Why the connection failed: the server's reply (greeting, EHLO, AUTH,

@@ -22,7 +22,7 @@ struct Extensions {
   bool eightbitmime = false;           // RFC 6152
   bool smtputf8 = false;               // RFC 6531
   bool enhanced_status_codes = false;  // RFC 2034
-  bool chunking = false;               // RFC 3030 (seen, not used: see smtp_client.h)
+  bool chunking = false;               // RFC 3030 (BDAT, used with PIPELINING)
   bool xverp = false;                  // Postfix XVERP
   std::vector<std::string> auth;       // AUTH mechanisms, upper case
 

@@ -59,6 +59,17 @@ class OutputQueue {
     s.is_slice = true;
     segments_.push_back(std::move(s));
   }
+  // Moves another queue's segments to the end of this one.
+  void append(OutputQueue&& other) {
+    for (OutSegment& s : other.segments_) {
+      if (s.is_slice) {
+        append(std::move(s.slice));
+      } else {
+        append(std::move(s.bytes));
+      }
+    }
+    other.clear();
+  }
   bool empty() const { return segments_.empty(); }
   size_t size() const { return size_; }  // bytes in all segments
   std::vector<OutSegment> take() {

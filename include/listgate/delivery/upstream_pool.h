@@ -2,8 +2,10 @@
 //
 // At most `size` connections to one target (the outbound MTA, or a list's
 // backend), each driven by an SmtpClient machine. Jobs wait in one FIFO
-// queue and go to the first connection that can take one; a new connection
-// is opened while there are waiting jobs and room in the pool. Connections
+// queue and go to an idle connection; without one, a new connection is
+// opened while there is room in the pool, and when the pool is full a job
+// is pipelined behind the fewest others on a connection that takes more
+// (BDAT upstreams, see smtp_client.h), else it waits. Connections
 // are reused across jobs (the machine sends RSET when needed), retired after
 // ClientConfig::max_transactions, closed after idle_timeout without work,
 // and replaced when they break.

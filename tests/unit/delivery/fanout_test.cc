@@ -211,7 +211,8 @@ TEST_P(FanoutTest, MembersGoOutInChunksOverAtMostPoolSizeConnections) {
   for (const Accepted& a : sink.accepted()) EXPECT_EQ(a.sender, "dev-bounces@lists.example.org");
   // Every transaction sent the body from the same buffers: nothing copied.
   EXPECT_EQ(client_counters.body_bytes_copied, 0u);
-  EXPECT_EQ(client_counters.body_bytes_referenced, 13u * body_text.size());
+  // The sink offers CHUNKING: BDAT sends the message without its one stuffing dot.
+  EXPECT_EQ(client_counters.body_bytes_referenced, 13u * (body_text.size() - 1));
 }
 
 TEST_P(FanoutTest, ConnectionsAreReusedAcrossBatches) {

@@ -226,5 +226,61 @@ TEST_F(Body, RepairMatchesTheReferenceInEverySlicing) {
   }
 }
 
+// BDAT: the message itself. Content of CRLF lines (no bare CR/LF, as the
+// client sends with BDAT), stuffed as an LMTP client would, must come back
+// exactly, in every slicing, with every slice segment pointing into the
+// body and nothing copied; slices of at least 17 bytes take the vector path.
+TEST_F(Body, UnstuffedMessageIsTheContentInEverySlicing) {
+  std::mt19937 rng(20261203);
+  const std::vector<std::string> pieces = {"a", "b", ".", "..", "xxxxxxxxxxxxxxxxxxxx", "\r\n"};
+  for (int round = 0; round < 2000; ++round) {
+    std::uniform_int_distribution<size_t> len(0, 30);
+    std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1);
+    std::string content;
+    const size_t count = len(rng);
+    for (size_t i = 0; i < count; ++i) content += pieces[pick(rng)];
+    const std::string body = stuff_crlf_lines(content);
+    std::vector<size_t> cuts;
+    std::uniform_int_distribution<size_t> cut(1, round % 2 == 0 ? 4 : 40);
+    for (size_t at = 0; at < body.size();) {
+      cuts.push_back(cut(rng));
+      at += cuts.back();
+    }
+    const io::SliceChain chain = chain_of(pool_, body, cuts);
+    OutputQueue q;
+    const BodyStats stats = append_unstuffed_message(q, "X: y\r\n", &chain);
+    std::string bytes;
+    for (const OutSegment& seg : q.take()) {
+      bytes.append(seg.view());
+      if (!seg.is_slice) continue;
+      bool inside = false;
+      for (const io::Slice& b : chain) {
+        inside = inside || (b.buffer.get() == seg.slice.buffer.get() && seg.slice.offset >= b.offset &&
+                            seg.slice.offset + seg.slice.length <= b.offset + b.length);
+      }
+      ASSERT_TRUE(inside);
+    }
+    std::string want = "X: y\r\n" + content;
+    if (!content.empty() && !content.ends_with("\r\n")) want += "\r\n";
+    ASSERT_EQ(visible(bytes), visible(want)) << "body " << visible(body);
+    ASSERT_EQ(stats.copied, 0u);
+    ASSERT_EQ(stats.referenced, content.size());
+  }
+}
+
+TEST_F(Body, UnstuffedMessageOfNothingIsThePrefix) {
+  OutputQueue q;
+  append_unstuffed_message(q, "", nullptr);
+  EXPECT_TRUE(q.empty());
+  append_unstuffed_message(q, "A: b\r\n", nullptr);
+  EXPECT_EQ(q.size(), 6u);
+}
+
+TEST_F(Body, ChunkHeaderPrefixIsCrlfTerminatedAndNotStuffed) {
+  EXPECT_EQ(chunk_header_prefix(""), "");
+  EXPECT_EQ(chunk_header_prefix(".A: b\r\n"), ".A: b\r\n");
+  EXPECT_EQ(chunk_header_prefix(".A: b\nC: d\r.e"), ".A: b\r\nC: d\r\n.e\r\n");
+}
+
 }  // namespace
 }  // namespace listgate::delivery

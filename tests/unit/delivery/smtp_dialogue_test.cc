@@ -54,9 +54,9 @@ struct JobSpec {
 
 // One step of a dialogue.
 struct Step {
-  enum class Kind { server, client, connect, submit, lost, quit, state, failure, copied } kind;
+  enum class Kind { server, client, connect, submit, lost, quit, state, failure, copied, can_submit } kind;
   std::string bytes;  // server, client: the bytes; state: the name; failure: "CODE ENH"
-  uint64_t number = 0;  // submit: the job id; copied: the count
+  uint64_t number = 0;  // submit: the job id; copied: the count; can_submit: 1 for yes
 };
 
 struct Dialogue {
@@ -126,6 +126,8 @@ Dialogue parse(const std::string& file) {
         d.config.auth_password = w[3];
       } else if (w[1] == "max_transactions" && w.size() == 3) {
         d.config.max_transactions = static_cast<uint32_t>(std::stoul(w[2]));
+      } else if (w[1] == "pipeline_depth" && w.size() == 3) {
+        d.config.pipeline_depth = static_cast<uint32_t>(std::stoul(w[2]));
       } else if (w[1] == "helo" && w.size() == 3) {
         d.config.helo_name = w[2];
       } else {
@@ -171,6 +173,8 @@ Dialogue parse(const std::string& file) {
       d.steps.push_back(Step{Step::Kind::state, w[1], 0});
     } else if (verb == "failure" && w.size() == 3) {
       d.steps.push_back(Step{Step::Kind::failure, w[1] + " " + w[2], 0});
+    } else if (verb == "can_submit" && w.size() == 2 && (w[1] == "yes" || w[1] == "no")) {
+      d.steps.push_back(Step{Step::Kind::can_submit, {}, w[1] == "yes" ? 1u : 0u});
     } else if (verb == "copied" && w.size() == 2) {
       d.steps.push_back(Step{Step::Kind::copied, {}, std::stoull(w[1])});
     } else {
@@ -277,6 +281,12 @@ Played play(const Dialogue& d, const Splitter& split, Slicing slicing) {
         if (got != s.bytes) run.errors.push_back("failure is " + f.line() + ", expected " + s.bytes);
         break;
       }
+      case Step::Kind::can_submit:
+        nothing_unchecked("@can_submit");
+        if (drv.client().can_submit() != (s.number == 1)) {
+          run.errors.push_back(std::string("can_submit() is ") + (s.number == 1 ? "false" : "true"));
+        }
+        break;
       case Step::Kind::copied:
         if (slicing == Slicing::as_written && drv.counters().body_bytes_copied != s.number) {
           run.errors.push_back("copied " + std::to_string(drv.counters().body_bytes_copied) + " body bytes, expected " +
