@@ -46,9 +46,10 @@ struct Accepted {
 // The sink's machine on a loopback port of the test's reactor.
 class InProcessSink final : public sink::MessageObserver {
  public:
-  explicit InProcessSink(io::Reactor& reactor, bool xverp = false) : reactor_(reactor) {
+  explicit InProcessSink(io::Reactor& reactor, bool xverp = false, bool chunking = true) : reactor_(reactor) {
     options_.track_envelope = true;
     options_.xverp = xverp;
+    options_.chunking = chunking;
     auto fd = io::listen_tcp("127.0.0.1", 0);
     EXPECT_TRUE(fd.ok());
     port_ = io::bound_port(fd.value());
@@ -213,6 +214,22 @@ TEST_P(FanoutTest, MembersGoOutInChunksOverAtMostPoolSizeConnections) {
   EXPECT_EQ(client_counters.body_bytes_copied, 0u);
   // The sink offers CHUNKING: BDAT sends the message without its one stuffing dot.
   EXPECT_EQ(client_counters.body_bytes_referenced, 13u * (body_text.size() - 1));
+}
+
+// Without CHUNKING the same fan-out goes out with DATA: one transaction at
+// a time per connection, the wire-form body (stuffing dot included) by reference.
+TEST_P(FanoutTest, UpstreamWithoutChunkingGetsData) {
+  InProcessSink sink(*reactor, false, false);
+  UpstreamPool pool(*reactor, pool_config(sink.port(), 4), client_counters);
+  BatchEnvelope envelope{"dev-bounces@lists.example.org", false, false, &verp_format};
+  auto outcomes = send(pool, envelope, members(1234), 100);
+
+  ASSERT_EQ(outcomes.size(), 1234u);
+  EXPECT_EQ(count(outcomes, Outcome::delivered), 1234u);
+  EXPECT_EQ(sink.counters().mails, 13u);
+  EXPECT_EQ(sink.deliveries().size(), 1234u);
+  EXPECT_EQ(client_counters.body_bytes_copied, 0u);
+  EXPECT_EQ(client_counters.body_bytes_referenced, 13u * body_text.size());
 }
 
 TEST_P(FanoutTest, ConnectionsAreReusedAcrossBatches) {
