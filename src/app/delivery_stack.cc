@@ -136,6 +136,8 @@ void DeliveryStack::register_metrics(MetricsRegistry& metrics) const {
   metrics.counter("listgate_deliveries_total", deliveries_help, &b.deferred, {{"result", "deferred"}});
   metrics.counter("listgate_outbound_transactions_total", "Outbound transactions submitted.", &b.transactions);
   const delivery::ClientCounters& cc = client_counters_;
+  metrics.counter("listgate_outbound_bdat_transactions_total",
+          "Outbound transactions whose message went out with BDAT (CHUNKING).", &cc.chunked);
   metrics.counter("listgate_outbound_body_bytes_referenced_total", "Body octets sent from the receive buffers.",
           &cc.body_bytes_referenced);
   metrics.counter("listgate_outbound_body_bytes_copied_total", "Body octets copied on the way out (bare CR/LF repair).",

@@ -430,6 +430,7 @@ struct SmtpClient::Impl {
     message.clear();
     const BodyStats s = append_unstuffed_message(message, j.header_prefix, j.job.body);
     count_body(s);
+    ++counters.chunked;
     line.append(kBdat);
     line.append(std::to_string(message.size()));
     line.append(kLast);

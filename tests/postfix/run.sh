@@ -9,8 +9,11 @@
 # The path under test, all on 127.0.0.1:
 #   swaks -> private Postfix (smtpd, relay_domains lists.example.org,
 #   transport lmtp:[127.0.0.1]:LMTP_PORT, reject_unverified_recipient)
-#   -> listgate serve (relay mode, LMTP in) -> SMTP -> listgate-sink
-#   (--record, --keep-last, control port).
+#   -> listgate serve (relay mode, LMTP in) -> SMTP -> the same Postfix's
+#   second smtpd (OUTBOUND_PORT, open to 127.0.0.1 only: listgate's
+#   smtp_host; it offers PIPELINING and CHUNKING, so listgate sends BDAT)
+#   -> Postfix's smtp client, transport smtp:[127.0.0.1]:SINK_PORT for the
+#   members' domains -> listgate-sink (--record, --keep-last, control port).
 #
 # Proves, end to end over real SMTP and LMTP, that
 #   1. an unknown list address is refused at RCPT time with 550: Postfix's
@@ -34,7 +37,10 @@
 #      and gives one bounce log line: list announce@..., member
 #      alice@example.org (from the VERP tag), status 5.1.1;
 #   8. at the end the sink's record holds exactly the deliveries above (no
-#      one else, nothing twice) and listgate's spool is empty.
+#      one else, nothing twice) and listgate's spool is empty;
+#   9. every outbound transaction went to Postfix with BDAT (listgate's
+#      listgate_outbound_bdat_transactions_total equals its outbound
+#      transactions), and Postfix passed each one on (8.).
 #
 # Everything lives in one temp dir: listgate's table, config, spool and
 # bounce log, the sink's record, and a private Postfix instance (own config,
@@ -123,7 +129,7 @@ EOF
 lmtp_host: 127.0.0.1
 lmtp_port: 0
 smtp_host: 127.0.0.1
-smtp_port: $SINK_PORT
+smtp_port: $OUTBOUND_PORT
 
 [listgate]
 table = $TMP/lists.json
@@ -138,7 +144,7 @@ EOF
     mode=$(grep -oE '(^| )mode=[a-z]+' <<<"$LOG_LINE" | sed 's/.*=//')
     [[ -n $LMTP_PORT && -n $METRICS_PORT ]] || fatal "listgate starts" "cannot read the ports from: $LOG_LINE"
     [[ $mode == relay ]] || fatal "listgate starts in relay mode" "got: $LOG_LINE"
-    pass "listgate relays (lmtp 127.0.0.1:$LMTP_PORT, metrics 127.0.0.1:$METRICS_PORT, smtp to 127.0.0.1:$SINK_PORT)"
+    pass "listgate relays (lmtp 127.0.0.1:$LMTP_PORT, metrics 127.0.0.1:$METRICS_PORT, smtp to Postfix at 127.0.0.1:$OUTBOUND_PORT)"
 }
 
 # ---------------------------------------------------------------- postfix
@@ -159,7 +165,8 @@ biff = no
 # The list domain is relayed to listgate over LMTP. (Postfix 3.7's inline:
 # maps take no blanks around "=" outside inner braces.)
 relay_domains = lists.example.org
-transport_maps = inline:{ lists.example.org=lmtp:[127.0.0.1]:$LMTP_PORT }
+# The members' domains (relayed for 127.0.0.1, mynetworks) go to the sink.
+transport_maps = inline:{ lists.example.org=lmtp:[127.0.0.1]:$LMTP_PORT, example.com=smtp:[127.0.0.1]:$SINK_PORT, example.org=smtp:[127.0.0.1]:$SINK_PORT, example.net=smtp:[127.0.0.1]:$SINK_PORT }
 # Ask listgate at RCPT time; answer the first try, with 550 for "no".
 smtpd_recipient_restrictions = reject_unverified_recipient, permit_mynetworks, reject_unauth_destination
 unverified_recipient_reject_code = 550
@@ -169,8 +176,11 @@ address_verify_map =
 EOF
     } >"$PF_CONF/main.cf"
     # Debian's master.cf with chroot off everywhere and smtpd moved to
-    # 127.0.0.1:SMTP_PORT.
+    # 127.0.0.1:SMTP_PORT; and listgate's upstream: a second smtpd that
+    # relays for mynetworks without probing anyone.
     pf_write_master "$PF_CONF" "$SMTP_PORT"
+    printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_recipient_restrictions=permit_mynetworks,reject\n' \
+        "$OUTBOUND_PORT" >>"$PF_CONF/master.cf"
 }
 
 start_postfix() {
@@ -312,6 +322,19 @@ check_nothing_else() {
     fi
 }
 
+# Every outbound transaction (the posts and the owner message) went to
+# Postfix's smtpd with BDAT; the sink's record above shows Postfix took them.
+check_outbound_bdat() {
+    local bdat total
+    bdat=$(metric_value listgate_outbound_bdat_transactions_total)
+    total=$(metric_value listgate_outbound_transactions_total)
+    if ((total >= 3 && bdat == total)); then
+        pass "listgate sent all $total outbound transactions to Postfix with BDAT"
+    else
+        fail "listgate sent every outbound transaction with BDAT" "BDAT $bdat of $total (want all, at least 3)"
+    fi
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
@@ -320,6 +343,7 @@ main() {
     suite_start "$@"
     ensure_packages
     start_sink "$SINK_BIN" control
+    OUTBOUND_PORT=$(free_port) || fatal "listgate starts" "no free TCP port found"
     start_listgate "$LISTGATE_BIN"
     start_postfix
 
@@ -350,6 +374,7 @@ main() {
     check_bounce_logged
 
     check_nothing_else
+    check_outbound_bdat
     suite_done
 }
 

@@ -121,6 +121,7 @@ std::string_view to_string(ClientState s);
 
 struct ClientCounters {
   uint64_t transactions = 0;           // MAIL commands sent
+  uint64_t chunked = 0;                // of them, with the message in BDAT
   uint64_t body_bytes_referenced = 0;  // body bytes queued by reference
   uint64_t body_bytes_copied = 0;      // body bytes copied (bare CR/LF repair only)
   uint64_t body_bytes_inserted = 0;    // bytes the repair added
