@@ -59,6 +59,17 @@ std::string stuff_crlf_lines(std::string_view content) {
   return out;
 }
 
+// Slice lengths of 1..max_cut covering `size` bytes.
+std::vector<size_t> random_cuts(std::mt19937& rng, size_t size, size_t max_cut) {
+  std::vector<size_t> cuts;
+  std::uniform_int_distribution<size_t> cut(1, max_cut);
+  for (size_t at = 0; at < size;) {
+    cuts.push_back(cut(rng));
+    at += cuts.back();
+  }
+  return cuts;
+}
+
 struct Out {
   std::string bytes;
   size_t slice_segments = 0;
@@ -199,14 +210,7 @@ TEST_F(Body, RepairMatchesTheReferenceInEverySlicing) {
     const size_t count = len(rng);
     for (size_t i = 0; i < count; ++i) content += alphabet[pick(rng)];
     const std::string body = stuff_crlf_lines(content);
-    const size_t n = body.size();
-    std::vector<size_t> cuts;
-    std::uniform_int_distribution<size_t> cut(1, 6);
-    for (size_t at = 0; at < n;) {
-      cuts.push_back(cut(rng));
-      at += cuts.back();
-    }
-    const io::SliceChain chain = chain_of(pool_, body, cuts);
+    const io::SliceChain chain = chain_of(pool_, body, random_cuts(rng, body.size(), 6));
     const Out o = run("", chain, true);
     ASSERT_EQ(visible(o.bytes), visible(reference_message("", body, true))) << "body " << visible(body);
     ASSERT_TRUE(o.references_ok);
@@ -240,13 +244,7 @@ TEST_F(Body, UnstuffedMessageIsTheContentInEverySlicing) {
     const size_t count = len(rng);
     for (size_t i = 0; i < count; ++i) content += pieces[pick(rng)];
     const std::string body = stuff_crlf_lines(content);
-    std::vector<size_t> cuts;
-    std::uniform_int_distribution<size_t> cut(1, round % 2 == 0 ? 4 : 40);
-    for (size_t at = 0; at < body.size();) {
-      cuts.push_back(cut(rng));
-      at += cuts.back();
-    }
-    const io::SliceChain chain = chain_of(pool_, body, cuts);
+    const io::SliceChain chain = chain_of(pool_, body, random_cuts(rng, body.size(), round % 2 == 0 ? 4 : 40));
     OutputQueue q;
     const BodyStats stats = append_unstuffed_message(q, "X: y\r\n", &chain);
     std::string bytes;
