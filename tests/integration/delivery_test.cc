@@ -633,6 +633,50 @@ TEST(DeliveryFaults, ConnectionDroppedMidDataIsDeliveredLater) {
   EXPECT_TRUE(read_bounce_log(g.bounce_log()).empty());
 }
 
+// Random faults while transactions are pipelined with BDAT: one post makes
+// eight transactions (max_recipients 1) that the pool sends together on one
+// of its two connections, and the sink refuses RCPTs, refuses messages
+// after LAST and drops connections mid-chunk (taking the transactions
+// pipelined behind with it). Every member must get every post in the end:
+// nothing lost, nothing bounced, the spool drained. (A drop can lose the
+// 250 of a transaction the sink already took, as in any SMTP session, so a
+// member may get a post twice; never more often than there were drops.)
+TEST(DeliveryFaults, RandomFaultsUnderPipeliningLoseNothing) {
+  Sink sink({.flags = {"--rcpt-temp-fail", "0.1", "--data-temp-fail", "0.1", "--drop-mid-data", "0.1", "--seed", "7"}});
+  ASSERT_TRUE(sink.started()) << sink.process().log();
+  GatewayOptions o = relay_options(sink);
+  o.mta_keys = {"max_recipients = 1"};
+  o.listgate_keys.push_back("smtp_pool_size = 2");
+  Gateway g(o);
+  ASSERT_TRUE(g.started()) << g.process().log();
+
+  constexpr int kPosts = 12;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kPosts; ++i) {
+    ids.push_back("<chaos-" + std::to_string(i) + "@example.com>");
+    auto r = send(g, {"news@lists.example.org", "big@lists.example.org"}, message(ids.back()));
+    ASSERT_EQ(r.final.size(), 2u) << g.process().log();
+    EXPECT_EQ(r.final[0].substr(0, 9), "250 2.0.0") << r.final[0];
+    EXPECT_EQ(r.final[1].substr(0, 9), "250 2.0.0") << r.final[1];
+  }
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(all_recorded(sink, id, kNewsMembers)) << id << "\n" << g.process().log();
+    ASSERT_TRUE(all_recorded(sink, id, kBigMembers)) << id << "\n" << g.process().log();
+  }
+  ASSERT_TRUE(spool_drained(g));
+  EXPECT_TRUE(read_bounce_log(g.bounce_log()).empty());
+  const auto rec = sink.record();
+  const size_t wanted = kPosts * (kNewsMembers.size() + kBigMembers.size());
+  EXPECT_GE(rec.size(), wanted);
+  EXPECT_LE(rec.size() - wanted, sink.stat("drops"));
+  // The faults did happen, on BDAT transactions, over at most two connections at a time.
+  EXPECT_GT(sink.stat("drops"), 0u);
+  EXPECT_GT(sink.stat("data_failed"), 0u);
+  EXPECT_GT(sink.stat("rcpt_refused"), 0u);
+  EXPECT_GT(g.metric("listgate_outbound_bdat_transactions_total"), 0);
+  EXPECT_LE(g.metric("listgate_outbound_connections"), 2);
+}
+
 TEST(DeliveryFaults, RetriesExpireIntoBounces) {
   Sink sink({.flags = {"--fail-rcpt", "bob=450"}});
   ASSERT_TRUE(sink.started()) << sink.process().log();
