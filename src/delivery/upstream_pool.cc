@@ -28,7 +28,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
     const uint64_t token = ++next_token_;
     const uint64_t id = std::exchange(job.id, token);
     const size_t recipients = job.recipients.size();
-    in_flight_.push_back(InFlight{token, id, std::move(done)});
+    in_flight_.push_back(InFlight{token, id, pool_.reactor_.now(), std::move(done)});
     auto ok = client_.submit(std::move(job));
     if (!ok.ok()) {  // not expected: the pool gives jobs only to links that can_submit()
       JobResult refused{token, ReplyList(recipients, Reply{kSyntheticTempCode, std::string(kSyntheticTempStatus),
@@ -149,6 +149,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
     if (it == in_flight_.end()) return;  // not reachable: every token is given once
     Done done = std::move(it->done);
     result.id = it->id;
+    pool_.note_latency(pool_.reactor_.now() - it->given);
     in_flight_.erase(it);
     if (!in_flight_.empty()) last_activity_ = pool_.reactor_.now();  // a reply came for the rest
     done(std::move(result));
@@ -157,6 +158,7 @@ class UpstreamPool::Link final : public io::StreamHandler {
   struct InFlight {
     uint64_t token;
     uint64_t id;
+    io::Clock::time_point given;
     Done done;
   };
 
@@ -211,15 +213,18 @@ void UpstreamPool::dispatch() {
   if (dispatching_) return;  // the outer call's loop sees what was queued meanwhile
   dispatching_ = true;
   while (!queue_.empty()) {
-    // A link already given a job in this turn first (the jobs share its
-    // write), then an idle link, then a new one, then the link with the
-    // fewest jobs in flight that takes one more (pipelined transactions).
+    // While the upstream answers fast, a link already given a job in this
+    // turn comes first (the jobs share its write and its reply packet);
+    // then an idle link, then a new one, then the link with the fewest jobs
+    // in flight that takes one more (pipelined transactions). A slow
+    // upstream gets its jobs spread: its connections work in parallel.
+    const bool batch = latency_ < config_.batching_latency;
     Link* batching = nullptr;
     Link* idle = nullptr;
     Link* busy = nullptr;
     for (auto& link : links_) {
       if (!link->can_take_job()) continue;
-      if (link->given_this_turn()) {
+      if (batch && link->given_this_turn()) {
         batching = link.get();
         break;
       }
@@ -266,6 +271,11 @@ bool UpstreamPool::open_link() {
   links_.push_back(std::move(link));
   arm_sweep();
   return true;
+}
+
+void UpstreamPool::note_latency(io::Clock::duration sample) {
+  // A moving average over about the last eight jobs.
+  latency_ += (std::chrono::duration_cast<std::chrono::microseconds>(sample) - latency_) / 8;
 }
 
 void UpstreamPool::link_ready(Link& link) {

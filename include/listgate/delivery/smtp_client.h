@@ -112,7 +112,7 @@ enum class ClientState : uint8_t {
   greeting,    // waiting for the 220
   hello,       // EHLO/HELO/LHLO and AUTH under way
   ready,       // idle: submit() starts a job at once
-  busy,        // a job is in progress
+  busy,        // jobs are in flight (one, or several pipelined with BDAT)
   closing,     // QUIT sent: flush output, then close (the 221 is optional)
   closed,      // QUIT answered or the peer closed after QUIT
   failed,      // the connection is unusable: see failure(); flush output, close

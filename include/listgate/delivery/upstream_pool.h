@@ -5,7 +5,11 @@
 // queue and go to an idle connection; without one, a new connection is
 // opened while there is room in the pool, and when the pool is full a job
 // is pipelined behind the fewest others on a connection that takes more
-// (BDAT upstreams, see smtp_client.h), else it waits. Connections
+// (BDAT upstreams, see smtp_client.h), else it waits. While jobs come back
+// within PoolConfig::batching_latency on average, the jobs given out in one
+// reactor turn go to one connection instead (up to its pipeline depth): one
+// write, one packet of replies, for an upstream that is fast anyway; a
+// slower one keeps its connections working in parallel. Connections
 // are reused across jobs (the machine sends RSET when needed), retired after
 // ClientConfig::max_transactions, closed after idle_timeout without work,
 // and replaced when they break.
@@ -44,6 +48,9 @@ struct PoolConfig {
   std::chrono::milliseconds idle_timeout{60000};    // an unused connection is closed after it
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{60000};
+  // Batching a turn's jobs on one connection stops while the upstream takes
+  // longer than this, on average, from a job given to its result.
+  std::chrono::microseconds batching_latency{1000};
 };
 
 struct PoolCounters {
@@ -90,6 +97,7 @@ class UpstreamPool {
   friend class Link;
 
   void dispatch();
+  void note_latency(io::Clock::duration sample);
   bool open_link();
   void link_ready(Link& link);
   void link_failed_to_start(Link& link, const Reply& why);
@@ -110,6 +118,7 @@ class UpstreamPool {
   std::optional<bool> offers_xverp_;
   io::Clock::time_point down_until_{};
   std::chrono::milliseconds backoff_{0};
+  std::chrono::microseconds latency_{0};  // moving average, give to result
   std::string last_failure_;
   io::TimerId sweep_timer_ = 0;
   bool dispatching_ = false;

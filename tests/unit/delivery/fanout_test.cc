@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -62,6 +63,14 @@ class InProcessSink final : public sink::MessageObserver {
   sink::FaultEngine& faults() { return faults_; }
   const sink::Counters& counters() const { return counters_; }
   const std::vector<Accepted>& accepted() const { return accepted_; }
+  // Every batch of replies goes out this much later (a slow upstream).
+  void delay_replies(std::chrono::milliseconds d) { delay_ = d; }
+  // MAIL commands per connection, in the order the connections came.
+  std::vector<uint64_t> mails_per_connection() const {
+    std::vector<uint64_t> n;
+    for (const auto& c : conns_) n.push_back(c->mails());
+    return n;
+  }
   // The next DATA is dropped mid-body, and only that one.
   void drop_next_data() {
     faults_.faults().drop_mid_data = 1;
@@ -92,20 +101,46 @@ class InProcessSink final : public sink::MessageObserver {
       flush(c);
     }
     void on_data(io::Connection& c, io::Slice data) override {
+      const uint64_t before = owner_.counters_.mails;
       session_.feed(data.view());
+      mails_ += owner_.counters_.mails - before;
       flush(c);
     }
-    void on_peer_closed(io::Connection& c, int) override { c.close(); }
+    uint64_t mails() const { return mails_; }
+    void on_peer_closed(io::Connection& c, int) override {
+      if (gone_) return;
+      gone_ = true;
+      c.close();
+    }
 
    private:
     void flush(io::Connection& c) {
-      if (!session_.output().empty()) c.write(session_.output());
+      std::string out = std::move(session_.output());
       session_.output().clear();
+      const bool close = session_.closing();
       if (session_.dropped() && owner_.drop_once_) owner_.faults_.faults().drop_mid_data = 0;
-      if (session_.closing()) c.close();
+      if (owner_.delay_.count() > 0 && !out.empty()) {
+        // The Conn outlives the reactor's timers; the connection may not.
+        owner_.reactor_.add_timer(owner_.delay_, [this, &c, out = std::move(out), close] {
+          if (gone_) return;
+          c.write(out);
+          if (close) {
+            gone_ = true;
+            c.close();
+          }
+        });
+        return;
+      }
+      if (!out.empty()) c.write(out);
+      if (close) {
+        gone_ = true;
+        c.close();
+      }
     }
     InProcessSink& owner_;
     sink::Session session_;
+    uint64_t mails_ = 0;
+    bool gone_ = false;
   };
 
   void accept(int fd) {
@@ -123,6 +158,7 @@ class InProcessSink final : public sink::MessageObserver {
   std::vector<Accepted> accepted_;
   uint16_t port_ = 0;
   bool drop_once_ = false;
+  std::chrono::milliseconds delay_{0};
 };
 
 std::unique_ptr<io::Reactor> make_reactor(const std::string& backend) {
@@ -230,6 +266,43 @@ TEST_P(FanoutTest, UpstreamWithoutChunkingGetsData) {
   EXPECT_EQ(sink.deliveries().size(), 1234u);
   EXPECT_EQ(client_counters.body_bytes_copied, 0u);
   EXPECT_EQ(client_counters.body_bytes_referenced, 13u * body_text.size());
+}
+
+// A fast upstream: the transactions handed out in one turn share one
+// connection and one write. Four one-member transactions at once on a warm
+// pool of four go to one connection.
+TEST_P(FanoutTest, FastUpstreamGetsATurnsTransactionsOnOneConnection) {
+  InProcessSink sink(*reactor);
+  PoolConfig config = pool_config(sink.port(), 4);
+  config.batching_latency = std::chrono::hours(1);  // whatever this machine's speed: fast
+  UpstreamPool pool(*reactor, config, client_counters);
+  BatchEnvelope envelope{"dev-bounces@lists.example.org", false, false, &verp_format};
+  ASSERT_EQ(count(send(pool, envelope, members(4), 1), Outcome::delivered), 4u);  // opens the four
+  ASSERT_EQ(pool.connections(), 4u);
+  const std::vector<uint64_t> before = sink.mails_per_connection();
+  ASSERT_EQ(count(send(pool, envelope, members(4), 1), Outcome::delivered), 4u);
+  const std::vector<uint64_t> after = sink.mails_per_connection();
+  ASSERT_EQ(after.size(), 4u);
+  std::vector<uint64_t> grew;
+  for (size_t i = 0; i < after.size(); ++i) grew.push_back(after[i] - before[i]);
+  EXPECT_EQ(*std::max_element(grew.begin(), grew.end()), 4u) << "one connection takes all four";
+  EXPECT_EQ(client_counters.chunked, 8u);
+}
+
+// A slow upstream (every reply 30 ms late): its connections work in
+// parallel, so the same four transactions go out over all four.
+TEST_P(FanoutTest, SlowUpstreamGetsATurnsTransactionsSpread) {
+  InProcessSink sink(*reactor);
+  sink.delay_replies(30ms);
+  UpstreamPool pool(*reactor, pool_config(sink.port(), 4), client_counters);
+  BatchEnvelope envelope{"dev-bounces@lists.example.org", false, false, &verp_format};
+  ASSERT_EQ(count(send(pool, envelope, members(4), 1), Outcome::delivered), 4u);
+  ASSERT_EQ(pool.connections(), 4u);
+  const std::vector<uint64_t> before = sink.mails_per_connection();
+  ASSERT_EQ(count(send(pool, envelope, members(4), 1), Outcome::delivered), 4u);
+  const std::vector<uint64_t> after = sink.mails_per_connection();
+  ASSERT_EQ(after.size(), 4u);
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i] - before[i], 1u) << "connection " << i;
 }
 
 TEST_P(FanoutTest, ConnectionsAreReusedAcrossBatches) {
