@@ -180,17 +180,25 @@ Outcome expect_same_at_every_split(const std::string& input, const SessionOption
   return whole;
 }
 
+// A session with default options whose greeting was taken.
+struct QuietSession {
+  FaultEngine engine;
+  Counters counters;
+  SessionOptions options;
+  Session session{options, engine, counters, nullptr};
+  QuietSession() {
+    session.start();
+    session.output().clear();
+  }
+};
+
 TEST(SinkSession, ByteByByteAndRandomSplitsGiveTheSameResult) {
   expect_same_at_every_split(rich_dialogue(), tracking());
 }
 
 TEST(SinkSession, PipelinedGroupIsAnsweredInOneFeed) {
-  FaultEngine engine;
-  Counters counters;
-  SessionOptions options;
-  Session s(options, engine, counters, nullptr);
-  s.start();
-  s.output().clear();
+  QuietSession q;
+  Session& s = q.session;
   s.feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nRCPT TO:<z@y>\r\nDATA\r\n");
   EXPECT_EQ(s.output(), std::string(kEhloPlain) +
                             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -673,12 +681,9 @@ TEST(SinkSession, BdatPipelinedTransactionsAtEverySplit) {
 }
 
 TEST(SinkSession, PipelinedBdatGroupIsAnsweredInOneFeed) {
-  FaultEngine engine;
-  Counters counters;
-  SessionOptions options;
-  Session s(options, engine, counters, nullptr);
-  s.start();
-  s.output().clear();
+  QuietSession q;
+  Session& s = q.session;
+  Counters& counters = q.counters;
   s.feed("EHLO c\r\nMAIL FROM:<a@b> SIZE=10\r\nRCPT TO:<x@y>\r\nBDAT 10 LAST\r\n0123");
   EXPECT_EQ(s.output(), std::string(kEhloPlain) + "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
   EXPECT_TRUE(s.in_data());
