@@ -788,8 +788,6 @@ bool SmtpClient::can_submit() const {
   }
 }
 
-size_t SmtpClient::jobs_in_flight() const { return impl_->jobs.size() + (impl_->waiting ? 1 : 0); }
-
 const Extensions& SmtpClient::extensions() const { return impl_->ext; }
 const Reply& SmtpClient::failure() const { return impl_->failure; }
 uint32_t SmtpClient::transactions() const { return impl_->transactions; }

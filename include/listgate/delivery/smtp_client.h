@@ -33,11 +33,11 @@
 // a time; the pool uses several connections for parallelism.
 //
 // With DATA the body goes out only after 354 and only when at least one
-// RCPT was accepted. With PIPELINING DATA was already sent; if every RCPT failed and
-// the server still says 354 (against RFC 2920 3.1) an SMTP client closes the
-// DATA phase with an empty message ".\r\n" and ignores its reply; an LMTP
-// server that does so breaks RFC 2033 and the connection is given up (all
-// recipients are answered already). A transaction that did not end with the
+// RCPT was accepted. With PIPELINING DATA was already sent; if every RCPT
+// failed and the server still says 354 (against RFC 2920 3.1) an SMTP
+// client closes the DATA phase with an empty message ".\r\n" and ignores
+// its reply; an LMTP server that does so breaks RFC 2033 and the
+// connection is given up (all recipients are answered already). A transaction that did not end with the
 // final-dot reply (MAIL accepted, then every RCPT or DATA refused) leaves
 // the server in a transaction, so the next job starts with RSET.
 //
@@ -168,8 +168,6 @@ class SmtpClient {
   bool wants_close() const;
   // True when submit() would accept a job.
   bool can_submit() const;
-  // Jobs submitted whose results are not out yet.
-  size_t jobs_in_flight() const;
   // What the EHLO/LHLO reply offered (empty after HELO).
   const Extensions& extensions() const;
   // Why the connection failed: the server's reply (greeting, EHLO, AUTH,
