@@ -63,9 +63,6 @@ constexpr std::string_view kNoFinalReply = "no final reply from upstream";
 
 enum class SendStep : uint8_t { rset, mail, rcpt, data, done };
 
-constexpr std::string_view kBdat = "BDAT ";
-constexpr std::string_view kLast = " LAST";
-
 struct Expect {
   // Handshake kinds come before rset; the order matters (see on_reply).
   enum class Kind : uint8_t {
@@ -431,10 +428,7 @@ struct SmtpClient::Impl {
     const BodyStats s = append_unstuffed_message(message, j.header_prefix, j.job.body);
     count_body(s);
     ++counters.chunked;
-    line.append(kBdat);
-    line.append(std::to_string(message.size()));
-    line.append(kLast);
-    line.append("\r\n");
+    commands::append_bdat_last(line, message.size());
     out.append(std::move(line));
     line.clear();
     out.append(std::move(message));

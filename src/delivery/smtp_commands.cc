@@ -116,6 +116,13 @@ void append_mail(std::string& out, std::string_view sender, const MailParameters
   out += kCrLf;
 }
 
+void append_bdat_last(std::string& out, uint64_t size) {
+  out += "BDAT ";
+  out += std::to_string(size);
+  out += " LAST";
+  out += kCrLf;
+}
+
 void append_rcpt(std::string& out, std::string_view recipient) {
   out += kRcptHead;
   out += recipient;

@@ -45,6 +45,8 @@ void append_rcpt(std::string& out, std::string_view recipient);
 // `out` grows once).
 void append_rcpts(std::string& out, const std::vector<std::string_view>& recipients, std::span<const uint32_t> which);
 void append_line(std::string& out, std::string_view command);  // command + CRLF
+// "BDAT <size> LAST" (RFC 3030): the whole message as one chunk.
+void append_bdat_last(std::string& out, uint64_t size);
 
 inline constexpr std::string_view kRset = "RSET";
 inline constexpr std::string_view kData = "DATA";
