@@ -63,8 +63,6 @@ class InProcessSink final : public sink::MessageObserver {
   sink::FaultEngine& faults() { return faults_; }
   const sink::Counters& counters() const { return counters_; }
   const std::vector<Accepted>& accepted() const { return accepted_; }
-  // Every batch of replies goes out this much later (a slow upstream).
-  void delay_replies(std::chrono::milliseconds d) { delay_ = d; }
   // MAIL commands per connection, in the order the connections came.
   std::vector<uint64_t> mails_per_connection() const {
     std::vector<uint64_t> n;
@@ -119,9 +117,12 @@ class InProcessSink final : public sink::MessageObserver {
       session_.output().clear();
       const bool close = session_.closing();
       if (session_.dropped() && owner_.drop_once_) owner_.faults_.faults().drop_mid_data = 0;
-      if (owner_.delay_.count() > 0 && !out.empty()) {
+      // The sink's --delay-ms, as listgate-sink's SmtpConnection applies it
+      // (without its queue: the tests keep the delay fixed).
+      const std::chrono::milliseconds delay(owner_.faults_.faults().delay_ms);
+      if (delay.count() > 0 && !out.empty()) {
         // The Conn outlives the reactor's timers; the connection may not.
-        owner_.reactor_.add_timer(owner_.delay_, [this, &c, out = std::move(out), close] {
+        owner_.reactor_.add_timer(delay, [this, &c, out = std::move(out), close] {
           if (gone_) return;
           c.write(out);
           if (close) {
@@ -158,7 +159,6 @@ class InProcessSink final : public sink::MessageObserver {
   std::vector<Accepted> accepted_;
   uint16_t port_ = 0;
   bool drop_once_ = false;
-  std::chrono::milliseconds delay_{0};
 };
 
 std::unique_ptr<io::Reactor> make_reactor(const std::string& backend) {
@@ -293,7 +293,7 @@ TEST_P(FanoutTest, FastUpstreamGetsATurnsTransactionsOnOneConnection) {
 // parallel, so the same four transactions go out over all four.
 TEST_P(FanoutTest, SlowUpstreamGetsATurnsTransactionsSpread) {
   InProcessSink sink(*reactor);
-  sink.delay_replies(30ms);
+  sink.faults().faults().delay_ms = 30;
   UpstreamPool pool(*reactor, pool_config(sink.port(), 4), client_counters);
   BatchEnvelope envelope{"dev-bounces@lists.example.org", false, false, &verp_format};
   ASSERT_EQ(count(send(pool, envelope, members(4), 1), Outcome::delivered), 4u);
